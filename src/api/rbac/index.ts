@@ -1,0 +1,3 @@
+import type { ResourceDef } from '../types.js';
+
+export const resources: ResourceDef[] = [];

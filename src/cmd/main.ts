@@ -1,0 +1,23 @@
+// skiff CLI entry: dispatches to one file per subcommand.
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'server':
+      return (await import('./server.js')).run(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      process.stderr.write(`skiff: unknown command "${cmd}"\n${USAGE}`);
+      process.exit(1);
+  }
+}
+
+const USAGE = `Usage: skiff <command> [flags]
+
+Commands:
+  server       run the control plane (API server and store)
+`;
