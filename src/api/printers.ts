@@ -55,3 +55,28 @@ export function formatLabelSelector(sel: any): string {
   }
   return parts.length ? parts.join(',') : '<none>';
 }
+
+// --- groups ---
+// Cell helpers for the non-core API groups' tables.
+
+/** Upstream layoutContainerCells: comma-joined container names and images of a pod spec. */
+export function containerCells(podSpec: any): [string, string] {
+  const cs: any[] = podSpec?.containers ?? [];
+  return [cs.map((c) => c?.name ?? '').join(','), cs.map((c) => c?.image ?? '').join(',')];
+}
+
+/** Upstream labels.FormatLabels: "k=v,..." sorted by key, "<none>" when empty. */
+export function formatLabels(labels: Record<string, string> | undefined): string {
+  const keys = Object.keys(labels ?? {}).sort();
+  return keys.length ? keys.map((k) => `${k}=${labels![k]}`).join(',') : '<none>';
+}
+
+/** Upstream printBoolPtr: "True"/"False", "<unset>" when missing. */
+export function formatBoolPtr(v: unknown): string {
+  return v == null ? '<unset>' : v ? 'True' : 'False';
+}
+
+/** Upstream IntOrString.String(). */
+export function formatIntOrString(v: unknown): string {
+  return typeof v === 'number' ? String(v) : String(v ?? '');
+}

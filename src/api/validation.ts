@@ -131,3 +131,193 @@ export function validateLabelSelector(sel: any, field: string): FieldError[] {
   });
   return out;
 }
+
+// --- groups ---
+// Helpers shared by the non-core API groups (apps, batch, policy, rbac, ...).
+
+/**
+ * Upstream's apiequality.Semantic.DeepEqual on JSON: like deep equality, except that a missing
+ * field, null, an empty list and an empty map are all the same (Go's nil vs empty).
+ */
+export function semanticEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const ea = isEmptyValue(a);
+  const eb = isEmptyValue(b);
+  if (ea || eb) return ea && eb;
+  if (typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    if (a.length !== bb.length) return false;
+    for (let i = 0; i < a.length; i++) if (!semanticEqual(a[i], bb[i])) return false;
+    return true;
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  for (const k of Object.keys(ao)) if (!semanticEqual(ao[k], bo[k])) return false;
+  for (const k of Object.keys(bo)) if (!(k in ao) && !isEmptyValue(bo[k])) return false;
+  return true;
+}
+
+function isEmptyValue(v: unknown): boolean {
+  if (v === undefined || v === null) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === 'object') return Object.keys(v as object).length === 0;
+  return false;
+}
+
+/** Whether a metav1.LabelSelector matches labels (a null selector matches nothing, {} everything). */
+export function labelSelectorMatches(sel: any, labels: Record<string, string> | undefined): boolean {
+  if (sel == null) return false;
+  const l = labels ?? {};
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
+  for (const r of sel.matchExpressions ?? []) {
+    const has = Object.prototype.hasOwnProperty.call(l, r.key);
+    switch (r.operator) {
+      case 'In': if (!has || !(r.values ?? []).includes(l[r.key])) return false; break;
+      case 'NotIn': if (has && (r.values ?? []).includes(l[r.key])) return false; break;
+      case 'Exists': if (!has) return false; break;
+      case 'DoesNotExist': if (has) return false; break;
+      default: return false;
+    }
+  }
+  return true;
+}
+
+/** True when the selector has neither matchLabels nor matchExpressions. */
+export function labelSelectorEmpty(sel: any): boolean {
+  return Object.keys(sel?.matchLabels ?? {}).length + (sel?.matchExpressions ?? []).length === 0;
+}
+
+/** Upstream ValidateNonnegativeField. */
+export function validateNonnegative(value: unknown, field: string): FieldError[] {
+  return typeof value === 'number' && value < 0 ? [invalid(field, value, 'must be greater than or equal to 0')] : [];
+}
+
+/** Upstream ValidateImmutableField. */
+export function validateImmutable(newValue: unknown, oldValue: unknown, field: string): FieldError[] {
+  return semanticEqual(newValue, oldValue) ? [] : [invalid(field, newValue, 'field is immutable')];
+}
+
+const PERCENT = /^[0-9]+%$/;
+
+/** The number in an IntOrString: n for ints, n for "n%", undefined for other strings. */
+export function intOrPercentValue(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && PERCENT.test(v)) return parseInt(v, 10);
+  return undefined;
+}
+
+/** Upstream ValidatePositiveIntOrPercent (apps): ints >= 0 or "<n>%". */
+export function validatePositiveIntOrPercent(v: unknown, field: string): FieldError[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v === 'string') {
+    return PERCENT.test(v)
+      ? []
+      : [invalid(field, v, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")];
+  }
+  if (typeof v === 'number') return validateNonnegative(v, field);
+  return [invalid(field, v, "must be an integer or percentage (e.g '5%')")];
+}
+
+/** Upstream IsNotMoreThan100Percent. */
+export function validateNotMoreThan100Percent(v: unknown, field: string): FieldError[] {
+  if (typeof v !== 'string' || !PERCENT.test(v)) return [];
+  return parseInt(v, 10) > 100 ? [invalid(field, v, 'must not be greater than 100%')] : [];
+}
+
+// --- core ---
+// Quantities, ports and keys as core/v1 validates them (shared with workload templates).
+
+const QUANTITY = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+const QUANTITY_SUFFIX: Record<string, number> = {
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+};
+
+/** Upstream's message when a value is not a resource.Quantity. */
+export const QUANTITY_FORMAT_ERROR =
+  "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+
+/**
+ * The numeric value of a resource quantity ("100m" -> 0.1, "1Ki" -> 1024, "1e3" -> 1000).
+ * JSON numbers are accepted as they are. Returns NaN when s is not a valid quantity.
+ */
+export function parseQuantity(s: unknown): number {
+  if (typeof s === 'number') return Number.isFinite(s) ? s : NaN;
+  if (typeof s !== 'string') return NaN;
+  const m = QUANTITY.exec(s.trim());
+  if (!m) return NaN;
+  const n = Number(m[2]) * (m[1] === '-' ? -1 : 1);
+  const suffix = m[3];
+  if (!suffix) return n;
+  if (suffix[0] === 'e' || suffix[0] === 'E') return n * 10 ** Number(suffix.slice(1));
+  return n * QUANTITY_SUFFIX[suffix];
+}
+
+/** True when v parses as a quantity. */
+export function isQuantity(v: unknown): boolean {
+  return !Number.isNaN(parseQuantity(v));
+}
+
+/** Port number checks (1-65535) with upstream's message; empty list: valid. */
+export function portNumberErrors(port: unknown): string[] {
+  return Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535
+    ? []
+    : ['must be between 1 and 65535, inclusive'];
+}
+
+/** IANA_SVC_NAME (RFC 6335) checks as used for named ports; empty list: valid. */
+export function portNameErrors(name: string): string[] {
+  const errs: string[] = [];
+  if (name.length > 15) errs.push('must be no more than 15 characters');
+  if (!/^[-a-z0-9]+$/.test(name)) errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+  if (name.includes('--')) errs.push("must not contain consecutive hyphens");
+  if (!/[a-z]/.test(name)) errs.push('must contain at least one letter (a-z)');
+  if (name.startsWith('-') || name.endsWith('-')) errs.push('must not begin or end with a hyphen');
+  return errs;
+}
+
+/** ConfigMap/Secret data key checks (IsConfigMapKey); empty list: valid. */
+export function configMapKeyErrors(key: string): string[] {
+  const errs: string[] = [];
+  if (key.length > 253) errs.push('must be no more than 253 characters');
+  if (!/^[-._a-zA-Z0-9]+$/.test(key))
+    errs.push(
+      "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+    );
+  if (key === '.') errs.push("must not be '.'");
+  else if (key === '..') errs.push("must not be '..'");
+  else if (key.startsWith('..')) errs.push("must not start with '..'");
+  return errs;
+}
+
+/** upstream field.NotFound; errors.ts renders it as 'Not found: <value>'. */
+export function notFound(field: string, badValue: unknown): FieldError {
+  return { type: 'FieldValueNotFound' as FieldError['type'], field, badValue, detail: '' };
+}
+
+/** upstream field.TooLong for byte sizes. */
+export function tooLong(field: string, max: number): FieldError {
+  return { type: 'FieldValueTooLong', field, badValue: '', detail: `may not be more than ${max} bytes` };
+}
+
+/** Structural equality of JSON values (key order ignored). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    if (a.length !== bb.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], bb[i])) return false;
+    return true;
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
+  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
+  if (ak.length !== bk.length) return false;
+  for (const k of ak) if (!jsonEqual(ao[k], bo[k])) return false;
+  return true;
+}
