@@ -195,9 +195,11 @@ for (const backend of backends) {
       const old = page1.revision;
       const a = (await store.get(p + 'a'))!;
       await store.update(p + 'a', 'a2', a.modRevision);
-      await store.delete(p + 'b');
+      const bGone = await store.delete(p + 'b');
       await store.create(p + 'f', 'f');
       await store.create(p + 'b', 'b2');
+      const between = await store.range(p, { revision: bGone.modRevision });
+      assert.deepEqual(between.kvs.map((kv) => kv.value), ['a2', 'c', 'd', 'e']);
       const now = await store.range(p);
       assert.deepEqual(now.kvs.map((kv) => kv.value), ['a2', 'b2', 'c', 'd', 'e', 'f']);
       const then = await store.range(p, { revision: old });
