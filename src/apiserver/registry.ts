@@ -1,0 +1,432 @@
+// The generic registry: create/get/list/update/patch/delete for any resource, with upstream's
+// semantics (upstream: apiserver/pkg/registry/generic/registry/store.go). Kind-specific behaviour
+// comes from the ResourceDef's strategy hooks. Reads come from the watch cache; every write waits
+// until the cache reflects it, so a client reads its own writes.
+import { randomUUID, randomInt } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { FieldError, KObject } from '../api/types.js';
+import { dns1123LabelErrors, dns1123SubdomainErrors, validateAnnotations, validateLabels, invalid as fieldInvalid, required } from '../api/validation.js';
+import { StoreError, type Store } from '../storage/store.js';
+import {
+  ApiError,
+  MODIFIED,
+  alreadyExists,
+  badRequest,
+  conflict,
+  forbidden,
+  internalError,
+  invalid,
+  notFound,
+} from './errors.js';
+import type { Resource } from './resource.js';
+import { storageKey } from './resource.js';
+import type { CacheEntry, WatchCache } from './watch-cache.js';
+import type { RequestContext } from './context.js';
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  orphanDependents?: boolean;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: string[];
+}
+
+/** Result of a delete: the object, and whether it is gone (200) or only marked (still there). */
+export interface DeleteResult {
+  obj: KObject;
+  gone: boolean;
+}
+
+/** Hooks the server installs around writes (admission, managed fields). */
+export interface WriteHooks {
+  /** Runs before validation on create/update (mutating admission, managedFields tracking). */
+  beforeWrite?(ctx: RequestContext, r: Resource, obj: KObject, old: KObject | undefined, subresource?: string): void | Promise<void>;
+}
+
+const GENERATE_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+
+export function nowRFC3339(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class Registry {
+  constructor(
+    private readonly store: Store,
+    private readonly cache: WatchCache,
+    private readonly hooks: WriteHooks = {},
+  ) {}
+
+  /** The cached entry of an object, if any (objects are shared: clone before mutating). */
+  entry(r: Resource, namespace: string | undefined, name: string): CacheEntry | undefined {
+    return this.cache.resource(r.storage).items.get(storageKey(r, namespace, name));
+  }
+
+  get(r: Resource, namespace: string | undefined, name: string): KObject {
+    const e = this.entry(r, namespace, name);
+    if (!e) throw notFound(r.group, r.plural, name);
+    return this.external(r, e.obj);
+  }
+
+  /** The object in r's version (converted when r views another resource's storage). */
+  external(r: Resource, stored: KObject): KObject {
+    return r.def.convert ? r.def.convert.fromStorage(stored) : stored;
+  }
+
+  async create(ctx: RequestContext, r: Resource, namespace: string | undefined, obj: KObject): Promise<KObject> {
+    checkTypeMeta(r, obj);
+    const meta = (obj.metadata ??= {});
+    if (r.namespaced) {
+      if (meta.namespace && namespace && meta.namespace !== namespace)
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      meta.namespace = namespace ?? meta.namespace;
+    } else delete meta.namespace;
+    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+    if (meta.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
+    meta.uid = randomUUID();
+    meta.creationTimestamp = nowRFC3339();
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.selfLink;
+    r.def.defaults?.(obj);
+    r.def.prepareForCreate?.(obj);
+    await this.hooks.beforeWrite?.(ctx, r, obj, undefined);
+    this.validate(r, obj, undefined);
+    if (r.namespaced) this.admitNamespace(meta.namespace!);
+    if (ctx.dryRun) return obj;
+
+    const key = storageKey(r, meta.namespace, meta.name!);
+    let rev: number;
+    try {
+      rev = (await this.store.create(key, this.storedJson(r, obj))).modRevision;
+    } catch (e) {
+      if (e instanceof StoreError && e.code === 'AlreadyExists') throw alreadyExists(r.group, r.plural, meta.name!);
+      throw storeFailure(e);
+    }
+    return this.afterWrite(r, key, rev, obj);
+  }
+
+  /**
+   * Replaces an object (PUT, and the final step of every patch). A resourceVersion in obj is a
+   * precondition; without one the update is unconditional, as upstream allows for built-in kinds.
+   */
+  async update(
+    ctx: RequestContext,
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    obj: KObject,
+    subresource?: string,
+  ): Promise<KObject> {
+    checkTypeMeta(r, obj);
+    const meta = (obj.metadata ??= {});
+    if (meta.name && meta.name !== name)
+      throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
+    if (r.namespaced && meta.namespace && meta.namespace !== namespace)
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    meta.name = name;
+    if (r.namespaced) meta.namespace = namespace;
+    const key = storageKey(r, namespace, name);
+    const cur = this.cache.resource(r.storage).items.get(key);
+    if (!cur) throw notFound(r.group, r.plural, name);
+    if (meta.resourceVersion && meta.resourceVersion !== cur.obj.metadata!.resourceVersion)
+      throw conflict(r.group, r.plural, name, MODIFIED);
+    const old = this.external(r, cur.obj);
+
+    let next: KObject;
+    if (subresource === 'status') {
+      // Only status changes through /status (upstream ResetObjectMetaForStatus + spec reset).
+      next = structuredClone(old);
+      next.status = obj.status;
+      next.metadata!.resourceVersion = meta.resourceVersion;
+    } else {
+      next = obj;
+      const om = old.metadata!;
+      meta.uid = om.uid;
+      meta.creationTimestamp = om.creationTimestamp;
+      if (om.deletionTimestamp) meta.deletionTimestamp = om.deletionTimestamp;
+      else delete meta.deletionTimestamp;
+      if (om.deletionGracePeriodSeconds !== undefined) meta.deletionGracePeriodSeconds = om.deletionGracePeriodSeconds;
+      else delete meta.deletionGracePeriodSeconds;
+      if (om.generation !== undefined) meta.generation = om.generation;
+      else delete meta.generation;
+      if (r.def.subresources?.status && subresource !== 'scale') {
+        if (old.status === undefined) delete next.status;
+        else next.status = old.status;
+      }
+      r.def.defaults?.(next);
+      r.def.prepareForUpdate?.(next, old);
+      if (r.def.subresources?.status && next.metadata!.generation === om.generation && specChanged(next, old))
+        next.metadata!.generation = (om.generation ?? 0) + 1;
+    }
+    await this.hooks.beforeWrite?.(ctx, r, next, old, subresource);
+    this.validate(r, next, old);
+
+    if (unchanged(next, old)) return old;
+    if (ctx.dryRun) return next;
+    const nm = next.metadata!;
+    if (nm.deletionTimestamp && !(nm.finalizers?.length)) {
+      // The last finalizer is gone: the object goes away now (upstream's deleteWithoutFinalizers).
+      return this.remove(r, key, cur.rev, next);
+    }
+    let rev: number;
+    try {
+      rev = (await this.store.update(key, this.storedJson(r, next), cur.rev)).modRevision;
+    } catch (e) {
+      throw this.translateWriteError(e, r, name);
+    }
+    return this.afterWrite(r, key, rev, next);
+  }
+
+  /**
+   * Read-modify-write with retries: mutate gets a private copy of the current object (or throws).
+   * Used by patch and by internal writers; a precondition resourceVersion disables retries.
+   */
+  async guaranteedUpdate(
+    ctx: RequestContext,
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    mutate: (cur: KObject | undefined) => KObject | Promise<KObject>,
+    opts: { subresource?: string; createIfMissing?: boolean } = {},
+  ): Promise<{ obj: KObject; created: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      const e = this.entry(r, namespace, name);
+      if (!e && !opts.createIfMissing) throw notFound(r.group, r.plural, name);
+      const cur = e ? structuredClone(this.external(r, e.obj)) : undefined;
+      const next = await mutate(cur);
+      try {
+        if (!e) return { obj: await this.create(ctx, r, namespace, next), created: true };
+        const hadRv = next.metadata?.resourceVersion !== undefined && next.metadata.resourceVersion !== e.obj.metadata!.resourceVersion;
+        if (!hadRv) (next.metadata ??= {}).resourceVersion = e.obj.metadata!.resourceVersion;
+        return { obj: await this.update(ctx, r, namespace, name, next, opts.subresource), created: false };
+      } catch (err) {
+        const retryable = err instanceof ApiError && (err.reason === 'Conflict' || err.reason === 'AlreadyExists');
+        if (!retryable || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  /**
+   * pods/binding: sets spec.nodeName and the PodScheduled condition without the update
+   * validation (which forbids changing nodeName), as upstream's binding REST does.
+   */
+  async bind(ctx: RequestContext, r: Resource, namespace: string, name: string, node: string, uid?: string): Promise<void> {
+    const key = storageKey(r, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const cur = this.cache.resource(r.storage).items.get(key);
+      if (!cur) throw notFound(r.group, r.plural, name);
+      const pod = structuredClone(cur.obj);
+      if (uid && pod.metadata!.uid !== uid)
+        throw conflict(r.group, 'pods/binding', name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${pod.metadata!.uid}`);
+      if (pod.metadata!.deletionTimestamp) throw conflict(r.group, 'pods/binding', name, `pod ${name} is being deleted, cannot be assigned to a host`);
+      if (pod.spec?.nodeName) throw conflict(r.group, 'pods/binding', name, `pod ${name} is already assigned to node "${pod.spec.nodeName}"`);
+      pod.spec = { ...(pod.spec ?? {}), nodeName: node };
+      const status = (pod.status ??= {});
+      const conds = (status.conditions ??= []).filter((c: any) => c.type !== 'PodScheduled');
+      conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: nowRFC3339() });
+      status.conditions = conds;
+      if (ctx.dryRun) return;
+      try {
+        const rev = (await this.store.update(key, this.storedJson(r, pod), cur.rev)).modRevision;
+        await this.cache.waitFor(rev);
+        return;
+      } catch (e) {
+        if (e instanceof StoreError && e.code === 'Conflict' && attempt < 5) continue;
+        throw this.translateWriteError(e, r, name);
+      }
+    }
+  }
+
+  async delete(ctx: RequestContext, r: Resource, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<DeleteResult> {
+    const key = storageKey(r, namespace, name);
+    const cur = this.cache.resource(r.storage).items.get(key);
+    if (!cur) throw notFound(r.group, r.plural, name);
+    const old = this.external(r, cur.obj);
+    const om = old.metadata!;
+    const pre = opts.preconditions;
+    if (pre?.uid && pre.uid !== om.uid)
+      throw conflict(r.group, r.plural, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${om.uid}`);
+    if (pre?.resourceVersion && pre.resourceVersion !== om.resourceVersion)
+      throw conflict(r.group, r.plural, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in meta: ${om.resourceVersion}`);
+    if (opts.gracePeriodSeconds !== undefined && opts.gracePeriodSeconds < 0)
+      throw badRequest('gracePeriodSeconds must be non-negative');
+
+    // Graceful deletion (pods): mark now, the kubelet deletes with grace 0 once containers stop.
+    let grace = 0;
+    if (r.def.gracefulDelete) {
+      grace = opts.gracePeriodSeconds ?? old.spec?.terminationGracePeriodSeconds ?? 30;
+      const phase = old.status?.phase;
+      if (!old.spec?.nodeName || phase === 'Succeeded' || phase === 'Failed') grace = 0;
+    }
+
+    const finalizers = new Set(om.finalizers ?? []);
+    const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : undefined);
+    if (policy === 'Orphan') finalizers.add('orphan');
+    if (policy === 'Foreground') finalizers.add('foregroundDeletion');
+    if (policy === 'Background') {
+      finalizers.delete('orphan');
+      finalizers.delete('foregroundDeletion');
+    }
+    const isNamespace = r.group === '' && r.plural === 'namespaces';
+    const mustWait = finalizers.size > 0 || grace > 0 || (isNamespace && (old.spec?.finalizers?.length ?? 0) > 0);
+    if (mustWait) {
+      if (om.deletionTimestamp && (om.deletionGracePeriodSeconds ?? 0) <= grace && sameSet(finalizers, om.finalizers)) {
+        return { obj: old, gone: false }; // already being deleted
+      }
+      const next = structuredClone(old);
+      const nm = next.metadata!;
+      const ts = Date.now() + grace * 1000;
+      if (!nm.deletionTimestamp || grace < (nm.deletionGracePeriodSeconds ?? Infinity)) {
+        nm.deletionTimestamp = new Date(ts).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        nm.deletionGracePeriodSeconds = grace;
+      }
+      if (finalizers.size) nm.finalizers = [...finalizers];
+      if (isNamespace) next.status = { ...(next.status ?? {}), phase: 'Terminating' };
+      if (ctx.dryRun) return { obj: next, gone: false };
+      let rev: number;
+      try {
+        rev = (await this.store.update(key, this.storedJson(r, next), cur.rev)).modRevision;
+      } catch (e) {
+        throw this.translateWriteError(e, r, name);
+      }
+      return { obj: await this.afterWrite(r, key, rev, next), gone: false };
+    }
+    if (ctx.dryRun) return { obj: old, gone: true };
+    return { obj: await this.remove(r, key, cur.rev, old), gone: true };
+  }
+
+  private async remove(r: Resource, key: string, rev: number, obj: KObject): Promise<KObject> {
+    let deleted;
+    try {
+      deleted = await this.store.delete(key, rev);
+    } catch (e) {
+      throw this.translateWriteError(e, r, obj.metadata!.name!);
+    }
+    await this.cache.waitFor(deleted.modRevision);
+    return obj;
+  }
+
+  private async afterWrite(r: Resource, key: string, rev: number, obj: KObject): Promise<KObject> {
+    await this.cache.waitFor(rev);
+    const e = this.cache.resource(r.storage).items.get(key);
+    if (e && e.rev === rev) return this.external(r, e.obj);
+    obj.metadata!.resourceVersion = String(rev);
+    return obj;
+  }
+
+  private storedJson(r: Resource, obj: KObject): string {
+    const stored = r.def.convert ? r.def.convert.toStorage(obj) : obj;
+    const meta = stored.metadata!;
+    const rv = meta.resourceVersion;
+    delete meta.resourceVersion;
+    const json = JSON.stringify(stored);
+    if (rv !== undefined) meta.resourceVersion = rv;
+    return json;
+  }
+
+  private translateWriteError(e: unknown, r: Resource, name: string): ApiError {
+    if (e instanceof StoreError) {
+      if (e.code === 'Conflict') return conflict(r.group, r.plural, name, MODIFIED);
+      if (e.code === 'NotFound') return notFound(r.group, r.plural, name);
+    }
+    return storeFailure(e);
+  }
+
+  private validate(r: Resource, obj: KObject, old: KObject | undefined): void {
+    const meta = obj.metadata!;
+    const errs: FieldError[] = [];
+    if (!meta.name) {
+      errs.push(required('metadata.name', 'name or generateName is required'));
+    } else {
+      const rule = r.def.nameRule ?? 'dns1123-subdomain';
+      const nameErrs =
+        rule === 'dns1123-label'
+          ? dns1123LabelErrors(meta.name)
+          : rule === 'path-segment'
+            ? pathSegmentErrors(meta.name)
+            : dns1123SubdomainErrors(meta.name);
+      for (const m of nameErrs) errs.push(fieldInvalid('metadata.name', meta.name, m));
+    }
+    if (r.namespaced && !meta.namespace) errs.push(required('metadata.namespace'));
+    errs.push(...validateLabels(meta.labels, 'metadata.labels'));
+    errs.push(...validateAnnotations(meta.annotations, 'metadata.annotations'));
+    if (old) {
+      if (old.metadata?.uid !== meta.uid) errs.push(fieldInvalid('metadata.uid', meta.uid, 'field is immutable'));
+    }
+    if (errs.length === 0 && r.def.validate) errs.push(...r.def.validate(obj, old));
+    if (errs.length) throw invalid(r.group, r.kind, meta.name ?? '', errs);
+  }
+
+  private admitNamespace(ns: string): void {
+    const e = this.cache.resource('namespaces').items.get(`/registry/namespaces/${ns}`);
+    if (!e) throw notFound('', 'namespaces', ns);
+    if (e.obj.status?.phase === 'Terminating')
+      throw forbidden(`unable to create new content in namespace ${ns} because it is being terminated`);
+  }
+}
+
+function pathSegmentErrors(name: string): string[] {
+  if (name === '.' || name === '..') return [`may not be '${name}'`];
+  if (name.includes('/')) return [`may not contain '/'`];
+  if (name.includes('%')) return [`may not contain '%'`];
+  return [];
+}
+
+function checkTypeMeta(r: Resource, obj: KObject): void {
+  if (obj.apiVersion !== undefined && obj.apiVersion !== r.apiVersion)
+    throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${r.apiVersion})`);
+  if (obj.kind !== undefined && obj.kind !== r.kind)
+    throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${r.kind})`);
+  obj.apiVersion = r.apiVersion;
+  obj.kind = r.kind;
+}
+
+function randomSuffix(): string {
+  let s = '';
+  for (let i = 0; i < 5; i++) s += GENERATE_CHARS[randomInt(GENERATE_CHARS.length)];
+  return s;
+}
+
+/** True when anything outside metadata and status differs. */
+function specChanged(a: KObject, b: KObject): boolean {
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind') continue;
+    if (!isDeepStrictEqual(a[k], b[k])) return true;
+  }
+  return false;
+}
+
+/** An update that changes nothing but bookkeeping is not written (upstream skips no-op writes). */
+function unchanged(next: KObject, old: KObject): boolean {
+  const { resourceVersion: _a, managedFields: mfA, ...ma } = next.metadata ?? {};
+  const { resourceVersion: _b, managedFields: mfB, ...mb } = old.metadata ?? {};
+  if (!isDeepStrictEqual(ma, mb)) return false;
+  if (!sameManagers(mfA, mfB)) return false;
+  for (const k of new Set([...Object.keys(next), ...Object.keys(old)])) {
+    if (k === 'metadata') continue;
+    if (!isDeepStrictEqual(next[k], old[k])) return false;
+  }
+  return true;
+}
+
+/** managedFields equal apart from timestamps. */
+function sameManagers(a: any[] | undefined, b: any[] | undefined): boolean {
+  if (!a?.length && !b?.length) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((x, i) => {
+    const { time: _t1, ...xa } = x;
+    const { time: _t2, ...xb } = b[i];
+    return isDeepStrictEqual(xa, xb);
+  });
+}
+
+function sameSet(s: Set<string>, list: string[] | undefined): boolean {
+  const l = list ?? [];
+  return l.length === s.size && l.every((x) => s.has(x));
+}
+
+function storeFailure(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  if (e instanceof StoreError && e.code === 'Unavailable') return new ApiError(503, 'ServiceUnavailable', e.message);
+  return internalError(e);
+}

@@ -1,0 +1,233 @@
+// The API server: HTTPS with client-certificate authentication, routing to discovery, health,
+// OpenAPI and the resource handlers. It is the only writer of the store.
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { hostname } from 'node:os';
+import { builtinResources } from '../api/registry.js';
+import type { KObject } from '../api/types.js';
+import { ensureServerPki, userFromPeerCertificate, writeKubeconfig, type ServerPki } from '../pki/index.js';
+import type { Store } from '../storage/store.js';
+import { ApiError, internalError, notFound, unauthorized } from './errors.js';
+import { sendError, sendJson, sendRaw } from './http.js';
+import { handleResource, type HandlerEnv } from './handlers.js';
+import { Discovery, aggregatedDiscoveryVersion } from './discovery.js';
+import { parseResourcePath } from './request-info.js';
+import { Registry } from './registry.js';
+import { toResource, type Resource } from './resource.js';
+import { WatchCache } from './watch-cache.js';
+import { systemContext, type RequestContext, type UserInfo } from './context.js';
+import { loadPatchSupport } from './patch-support.js';
+
+export const SERVER_VERSION = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.4+skiff',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2026-11-29T00:00:00Z',
+  goVersion: 'go1.23.0',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
+
+export interface ApiServerOptions {
+  dataDir: string;
+  port: number;
+  bindAddress?: string;
+  store: Store;
+  /** Write an admin kubeconfig here once serving. */
+  writeKubeconfig?: string;
+}
+
+export interface ApiServer {
+  url: string;
+  port: number;
+  pki: ServerPki;
+  registry: Registry;
+  cache: WatchCache;
+  resources: Resource[];
+  close(): Promise<void>;
+}
+
+const BOOTSTRAP_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const pki = await ensureServerPki(opts.dataDir, { hostnames: [hostname()] });
+  const resources = builtinResources.map(toResource);
+  const byPath = new Map<string, Resource>(); // "group/version/plural"
+  for (const r of resources) byPath.set(`${r.group}/${r.version}/${r.plural}`, r);
+  const storages = [...new Set(resources.map((r) => r.storage))];
+  const cache = new WatchCache(opts.store, storages);
+  await cache.start();
+  const patch = await loadPatchSupport();
+  const registry = new Registry(opts.store, cache, patch.hooks);
+  const discovery = new Discovery(resources);
+  const env: HandlerEnv = { registry, cache, patch };
+  const openapi = await loadOpenAPI();
+  let ready = false;
+
+  await bootstrap(registry, byPath);
+
+  const server = https.createServer(
+    {
+      key: pki.servingKeyPem,
+      cert: pki.servingCertPem,
+      ca: pki.clientCaCertPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      keepAliveTimeout: 65_000,
+    },
+    (req, res) => {
+      handle(req, res).catch((err) => {
+        const apiErr = err instanceof ApiError ? err : internalError(err);
+        if (!(err instanceof ApiError)) process.emitWarning(`apiserver: ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
+        sendError(res, apiErr);
+      });
+    },
+  );
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0; // watches are long-lived
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://x');
+    const path = url.pathname;
+    const q = url.searchParams;
+    // Health and version are public (upstream's system:public-info-viewer).
+    switch (path) {
+      case '/healthz':
+      case '/livez':
+      case '/readyz':
+        if (path === '/readyz' && !ready) return sendRaw(res, 500, '[-]informer-sync failed: not ready\nreadyz check failed', 'text/plain');
+        return sendRaw(res, 200, 'ok', 'text/plain; charset=utf-8');
+      case '/version':
+        return sendJson(res, 200, SERVER_VERSION);
+    }
+    const user = authenticate(req);
+    if (!user) throw unauthorized();
+    const ctx: RequestContext = {
+      user,
+      dryRun: q.getAll('dryRun').includes('All'),
+      fieldManager: q.get('fieldManager') ?? managerFromUserAgent(req.headers['user-agent']),
+      userAgent: req.headers['user-agent'] ?? '',
+    };
+    const dry = q.getAll('dryRun').filter((d) => d !== 'All');
+    if (dry.length) throw new ApiError(400, 'BadRequest', `dryRun: Unsupported value: "${dry[0]}": supported values: "All"`);
+
+    if (path.startsWith('/openapi/')) {
+      const out = openapi?.(path, q, req.headers.accept ?? '');
+      if (!out) throw notFound('', '', path);
+      res.writeHead(out.status, { ...out.headers, 'Content-Length': out.body.length });
+      res.end(out.body);
+      return;
+    }
+    const accept = req.headers.accept;
+    if (path === '/api' || path === '/api/') {
+      const v = aggregatedDiscoveryVersion(accept);
+      if (v) return sendAggregated(res, discovery.aggregated(true, v), v);
+      return sendJson(res, 200, discovery.coreVersions());
+    }
+    if (path === '/apis' || path === '/apis/') {
+      const v = aggregatedDiscoveryVersion(accept);
+      if (v) return sendAggregated(res, discovery.aggregated(false, v), v);
+      return sendJson(res, 200, discovery.groupList());
+    }
+    const parts = path.split('/').filter(Boolean);
+    if (parts[0] === 'api' && parts.length === 2) {
+      const list = discovery.resourceList('', parts[1]);
+      if (list) return sendJson(res, 200, list);
+    }
+    if (parts[0] === 'apis' && parts.length === 2) {
+      const g = discovery.group(parts[1]);
+      if (g) return sendJson(res, 200, g);
+    }
+    if (parts[0] === 'apis' && parts.length === 3) {
+      const list = discovery.resourceList(parts[1], parts[2]);
+      if (list) return sendJson(res, 200, list);
+    }
+    const info = parseResourcePath(path);
+    if (!info) throw pathNotFound();
+    const r = byPath.get(`${info.group}/${info.version}/${info.resource}`);
+    if (!r) throw pathNotFound();
+    return handleResource(env, ctx, req, res, r, info, q);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.bindAddress ?? '0.0.0.0', () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const url = `https://127.0.0.1:${port}`;
+  if (opts.writeKubeconfig) {
+    writeKubeconfig(opts.writeKubeconfig, { server: url, caPem: pki.serverCaCertPem, certPem: pki.adminCertPem, keyPem: pki.adminKeyPem });
+  }
+  ready = true;
+
+  return {
+    url,
+    port,
+    pki,
+    registry,
+    cache,
+    resources,
+    async close() {
+      ready = false;
+      cache.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function authenticate(req: IncomingMessage): UserInfo | undefined {
+  const sock = req.socket as TLSSocket;
+  if (sock.authorized) return userFromPeerCertificate(sock.getPeerCertificate());
+  return undefined;
+}
+
+/** Upstream's default field manager: the User-Agent's program name ("kubectl-client-side-apply"). */
+export function managerFromUserAgent(ua: string | undefined): string {
+  if (!ua) return 'unknown';
+  const slash = ua.indexOf('/');
+  return (slash >= 0 ? ua.slice(0, slash) : ua).slice(0, 128);
+}
+
+function sendAggregated(res: ServerResponse, body: string, v: string): void {
+  sendRaw(res, 200, body, `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`, { Vary: 'Accept' });
+}
+
+function pathNotFound(): ApiError {
+  return new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+}
+
+/** Creates what every cluster has: the system namespaces. */
+async function bootstrap(registry: Registry, byPath: Map<string, Resource>): Promise<void> {
+  const ns = byPath.get('/v1/namespaces');
+  if (!ns) return;
+  const ctx = systemContext('skiff-apiserver');
+  for (const name of BOOTSTRAP_NAMESPACES) {
+    if (registry.entry(ns, undefined, name)) continue;
+    const obj: KObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+    try {
+      await registry.create(ctx, ns, undefined, obj);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+    }
+  }
+}
+
+type OpenAPIHandler = (path: string, q: URLSearchParams, accept: string) => { status: number; headers: Record<string, string>; body: Buffer } | undefined;
+
+/** The OpenAPI documents (src/apiserver/openapi), when that module is present. */
+async function loadOpenAPI(): Promise<OpenAPIHandler | undefined> {
+  const mod = './openapi/index.js';
+  try {
+    const m = await import(mod);
+    return m.serveOpenAPI as OpenAPIHandler;
+  } catch {
+    return undefined;
+  }
+}
