@@ -11,6 +11,8 @@ export interface RequestContext {
   /** Field manager for managedFields (query fieldManager, else derived from the User-Agent). */
   fieldManager: string;
   userAgent: string;
+  /** Set on server-side apply writes: the apply already recorded managedFields. */
+  applying?: boolean;
 }
 
 /** The context of in-process system writers (bootstrap, controllers in this process). */

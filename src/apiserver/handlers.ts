@@ -170,7 +170,7 @@ async function patchResource(
     if (!apply) throw new ApiError(415, 'UnsupportedMediaType', 'server-side apply is not available on this server');
     const force = q.get('force') === 'true';
     return env.registry.guaranteedUpdate(
-      ctx,
+      { ...ctx, applying: true },
       r,
       ns,
       name,

@@ -22,8 +22,7 @@ export async function loadPatchSupport(): Promise<PatchSupport & { hooks: WriteH
   const hooks: WriteHooks = {
     beforeWrite(ctx, r, obj, old, subresource) {
       if (!trackUpdate) return;
-      // Apply requests already recorded their Apply entry.
-      if (ctx.userAgent === '__apply__') return;
+      if (ctx.applying) return; // the apply recorded its own Apply entry
       trackUpdate(old, obj, {
         manager: ctx.fieldManager,
         operation: 'Update',

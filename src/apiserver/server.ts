@@ -8,6 +8,7 @@ import { builtinResources } from '../api/registry.js';
 import type { KObject } from '../api/types.js';
 import { ensureServerPki, userFromPeerCertificate, writeKubeconfig, type ServerPki } from '../pki/index.js';
 import type { Store } from '../storage/store.js';
+import { startCompactor } from '../storage/compactor.js';
 import { ApiError, internalError, notFound, unauthorized } from './errors.js';
 import { sendError, sendJson, sendRaw } from './http.js';
 import { handleResource, type HandlerEnv } from './handlers.js';
@@ -68,6 +69,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   let ready = false;
 
   await bootstrap(registry, byPath);
+  // Keep store history bounded, as kube-apiserver compacts etcd every 5 minutes.
+  const compactor = startCompactor(opts.store, { onError: (e) => process.emitWarning(`compaction: ${e.message}`) });
 
   const server = https.createServer(
     {
@@ -173,6 +176,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     resources,
     async close() {
       ready = false;
+      compactor.stop();
       cache.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
