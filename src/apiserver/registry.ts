@@ -61,6 +61,7 @@ export class Registry {
     return this.cache.resource(r.storage).items.get(storageKey(r, namespace, name));
   }
 
+  /** The current object; shared with the cache, so callers must clone before mutating. */
   get(r: Resource, namespace: string | undefined, name: string): KObject {
     const e = this.entry(r, namespace, name);
     if (!e) throw notFound(r.group, r.plural, name);
