@@ -6,8 +6,17 @@ import { services } from './service.js';
 import { configmaps } from './configmap.js';
 import { secrets } from './secret.js';
 import { nodes } from './node.js';
+import { events } from './event.js';
+import { serviceaccounts } from './serviceaccount.js';
+import { endpoints } from './endpoints.js';
+import { limitranges } from './limitrange.js';
+import { resourcequotas } from './resourcequota.js';
+import { persistentvolumes, persistentvolumeclaims } from './persistentvolume.js';
 
-export const resources: ResourceDef[] = [pods, namespaces, services, configmaps, secrets, nodes];
+export const resources: ResourceDef[] = [
+  pods, namespaces, services, configmaps, secrets, nodes, events, serviceaccounts, endpoints,
+  limitranges, resourcequotas, persistentvolumes, persistentvolumeclaims,
+];
 
 export { defaultPodSpec, defaultContainer, validatePodSpec, validateResources, validateTolerations } from './podspec.js';
-export { computeQOSClass, podSummary } from './pod.js';
+export { computeQOSClass, podSummary, validatePodUpdate } from './pod.js';
