@@ -75,7 +75,7 @@ test('delete: finalizers hold the object until removed; preconditions', async ()
   const d = await reg.delete(ctx, widgets, 'default', 'f', {});
   assert.equal(d.gone, false);
   assert.ok(d.obj.metadata!.deletionTimestamp);
-  const cur = reg.get(widgets, 'default', 'f');
+  const cur = structuredClone(reg.get(widgets, 'default', 'f'));
   cur.metadata!.finalizers = [];
   await reg.update(ctx, widgets, 'default', 'f', cur);
   assert.throws(() => reg.get(widgets, 'default', 'f'), code(404));
