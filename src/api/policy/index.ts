@@ -1,3 +1,5 @@
+// policy/v1: PodDisruptionBudgets.
 import type { ResourceDef } from '../types.js';
+import { poddisruptionbudgets } from './poddisruptionbudget.js';
 
-export const resources: ResourceDef[] = [];
+export const resources: ResourceDef[] = [poddisruptionbudgets];

@@ -1,3 +1,5 @@
+// scheduling.k8s.io/v1: PriorityClasses.
 import type { ResourceDef } from '../types.js';
+import { priorityclasses } from './priorityclass.js';
 
-export const resources: ResourceDef[] = [];
+export const resources: ResourceDef[] = [priorityclasses];
