@@ -40,6 +40,7 @@ test('events.k8s.io/v1 shares storage with core events', () => {
   const [def] = eventsGroup;
   assert.equal(def.group, 'events.k8s.io');
   assert.equal(def.storage, 'events');
+  assert.equal(def.shortNames, undefined);
   assert.equal(events.storage, 'events');
   const ev: KObject = {
     apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'e', namespace: 'default' },

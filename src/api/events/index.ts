@@ -109,8 +109,7 @@ const eventsV1: ResourceDef = {
   plural: 'events',
   singular: 'event',
   namespaced: true,
-  shortNames: ['ev'],
-  storage: 'events',
+  storage: 'events', // no short name: upstream keeps "ev" for core/v1 only
   convert: { toStorage: eventToCore, fromStorage: eventFromCore },
   validate(ev, old) {
     const cur = asNew(ev);
