@@ -173,3 +173,15 @@ test('controllerrevision table names the controller', () => {
   assert.deepEqual(row.slice(0, 2), ['statefulset.apps/web', 1]);
   assert.deepEqual(fields(d.validate!({ metadata: {}, revision: 1 })), ['data:FieldValueRequired']);
 });
+
+test('pod templates get core pod defaults and validation', () => {
+  const d = def('deployments');
+  const { obj, errs } = create(d, { spec: { selector: { matchLabels: { app: 'web' } }, template: template() } });
+  assert.deepEqual(errs, []);
+  assert.equal(obj.spec.template.spec.restartPolicy, 'Always');
+  assert.equal(obj.spec.template.spec.dnsPolicy, 'ClusterFirst');
+  const bad = create(d, {
+    spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'i' }] } } },
+  });
+  assert.deepEqual(fields(bad.errs), ['spec.template.spec.restartPolicy:FieldValueNotSupported']);
+});

@@ -150,3 +150,9 @@ test('cron parsing', () => {
   // Both dom and dow restricted: either matches (the 20th or a Sunday).
   assert.equal(next('0 0 20 * sun'), '2024-03-17T00:00:00.000Z');
 });
+
+test('job without restartPolicy: defaulted to Always, then rejected as upstream', () => {
+  const errs = create(def('jobs'), { spec: { template: { spec: { containers: [{ name: 'pi', image: 'perl' }] } } } });
+  assert.deepEqual(fields(errs), ['spec.template.spec.restartPolicy:FieldValueNotSupported']);
+  assert.equal(errs[0].badValue, 'Always');
+});

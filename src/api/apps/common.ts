@@ -13,6 +13,7 @@ import {
   validateLabels,
   validateLabelSelector,
 } from '../validation.js';
+import { defaultPodSpec, validatePodSpec } from '../core/podspec.js';
 
 // ---- strategy ----
 
@@ -37,28 +38,14 @@ export function prepareUpdateWithStatus(obj: KObject, old: KObject, changed?: bo
 
 // ---- pod templates ----
 
-/**
- * Defaults a pod template spec. Delegates to core's pod defaulting when it exists
- * (registered by src/api/core via setPodTemplateHooks); otherwise leaves the template alone.
- */
+/** Defaults a pod template's spec with core's pod defaulting (SetDefaults_PodSpec). */
 export function defaultPodTemplate(template: any): void {
-  if (template?.spec && hooks.defaultPodSpec) hooks.defaultPodSpec(template.spec);
-}
-
-interface PodTemplateHooks {
-  defaultPodSpec?: (spec: any) => void;
-  validatePodSpec?: (spec: any, path: string) => FieldError[];
-}
-const hooks: PodTemplateHooks = {};
-
-/** Lets core's pod code plug its defaulting/validation into the workload kinds. */
-export function setPodTemplateHooks(h: PodTemplateHooks): void {
-  Object.assign(hooks, h);
+  if (template?.spec) defaultPodSpec(template.spec);
 }
 
 /**
  * Validates a pod template (at path, e.g. "spec.template"): labels, annotations, and the pod spec
- * (core's validation when available, otherwise a minimal containers check).
+ * with core's pod spec validation.
  */
 export function validatePodTemplate(template: any, path: string): FieldError[] {
   const errs: FieldError[] = [];
@@ -66,20 +53,8 @@ export function validatePodTemplate(template: any, path: string): FieldError[] {
   const meta = template.metadata ?? {};
   errs.push(...validateLabels(meta.labels, `${path}.labels`));
   errs.push(...validateAnnotations(meta.annotations, `${path}.annotations`));
-  const spec = template.spec ?? {};
-  if (hooks.validatePodSpec) {
-    errs.push(...hooks.validatePodSpec(spec, `${path}.spec`));
-  } else {
-    const containers = spec.containers;
-    if (!Array.isArray(containers) || containers.length === 0) {
-      errs.push(required(`${path}.spec.containers`, ''));
-    } else {
-      containers.forEach((c: any, i: number) => {
-        if (!c?.name) errs.push(required(`${path}.spec.containers[${i}].name`, ''));
-        if (!c?.image) errs.push(required(`${path}.spec.containers[${i}].image`, ''));
-      });
-    }
-  }
+  // restartPolicy is left to the callers: each controller narrows it differently.
+  errs.push(...validatePodSpec(template.spec, `${path}.spec`));
   return errs;
 }
 
