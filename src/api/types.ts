@@ -46,7 +46,8 @@ export interface FieldError {
     | 'FieldValueForbidden'
     | 'FieldValueTooLong'
     | 'FieldValueTooMany'
-    | 'FieldValueTypeInvalid';
+    | 'FieldValueTypeInvalid'
+    | 'FieldValueNotFound';
   /** Dotted path, e.g. "spec.containers[0].image". */
   field: string;
   /** Upstream-style detail, e.g. 'Invalid value: "x": must be ...' is built from badValue + detail. */
@@ -118,6 +119,10 @@ export interface ResourceDef {
   columns: TableColumn[];
   /** Cells for columns, in order (without the name). */
   row(obj: KObject): unknown[];
+  /** The NAME cell when it is not just metadata.name (storage classes print "x (default)"). */
+  nameCell?(obj: KObject): string;
+  /** Print Name as the last, wide-only column instead of the first (events, as upstream). */
+  nameColumnLast?: boolean;
 
   /**
    * Field selectors this kind supports besides metadata.name and metadata.namespace

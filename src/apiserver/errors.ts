@@ -127,6 +127,8 @@ export function fieldErrorBody(e: FieldError): string {
       return `Too many${detail}`;
     case 'FieldValueTypeInvalid':
       return `Invalid value: ${formatBadValue(e.badValue)}${detail}`;
+    case 'FieldValueNotFound':
+      return `Not found: ${formatBadValue(e.badValue)}${detail}`;
   }
 }
 

@@ -142,7 +142,8 @@ function checkUnknownFields(env: HandlerEnv, r: Resource, q: URLSearchParams, ob
   if (mode === 'Ignore' || !env.patch.unknownFields) return;
   const unknown = env.patch.unknownFields(r.group, r.version, r.kind, obj);
   if (!unknown.length) return;
-  if (mode === 'Strict') throw badRequest(`strict decoding error: ${unknown.join(', ')}`);
+  if (mode === 'Strict')
+    throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${unknown.join(', ')}`);
   warnings.push(...unknown);
 }
 

@@ -155,9 +155,7 @@ export class Registry {
         else next.status = old.status;
       }
       r.def.defaults?.(next);
-      r.def.prepareForUpdate?.(next, old);
-      if (r.def.subresources?.status && next.metadata!.generation === om.generation && specChanged(next, old))
-        next.metadata!.generation = (om.generation ?? 0) + 1;
+      r.def.prepareForUpdate?.(next, old); // bumps metadata.generation where the kind has one
     }
     await this.hooks.beforeWrite?.(ctx, r, next, old, subresource);
     this.validate(r, next, old);
@@ -386,15 +384,6 @@ function randomSuffix(): string {
   let s = '';
   for (let i = 0; i < 5; i++) s += GENERATE_CHARS[randomInt(GENERATE_CHARS.length)];
   return s;
-}
-
-/** True when anything outside metadata and status differs. */
-function specChanged(a: KObject, b: KObject): boolean {
-  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind') continue;
-    if (!isDeepStrictEqual(a[k], b[k])) return true;
-  }
-  return false;
 }
 
 /** An update that changes nothing but bookkeeping is not written (upstream skips no-op writes). */

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { hostname } from 'node:os';
 import { builtinResources } from '../api/registry.js';
+import { SYSTEM_PRIORITY_CLASSES } from '../api/scheduling/priorityclass.js';
 import type { KObject } from '../api/types.js';
 import { ensureServerPki, userFromPeerCertificate, writeKubeconfig, type ServerPki } from '../pki/index.js';
 import type { Store } from '../storage/store.js';
@@ -207,20 +208,20 @@ function pathNotFound(): ApiError {
   return new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
 }
 
-/** Creates what every cluster has: the system namespaces. */
+/** Creates what every cluster has: the system namespaces and priority classes. */
 async function bootstrap(registry: Registry, byPath: Map<string, Resource>): Promise<void> {
-  const ns = byPath.get('/v1/namespaces');
-  if (!ns) return;
   const ctx = systemContext('skiff-apiserver');
-  for (const name of BOOTSTRAP_NAMESPACES) {
-    if (registry.entry(ns, undefined, name)) continue;
-    const obj: KObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+  const ensure = async (r: Resource | undefined, obj: KObject) => {
+    if (!r || registry.entry(r, undefined, obj.metadata!.name!)) return;
     try {
-      await registry.create(ctx, ns, undefined, obj);
+      await registry.create(ctx, r, undefined, obj);
     } catch (e) {
       if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
     }
-  }
+  };
+  for (const name of BOOTSTRAP_NAMESPACES) await ensure(byPath.get('/v1/namespaces'), { metadata: { name } });
+  for (const pc of SYSTEM_PRIORITY_CLASSES)
+    await ensure(byPath.get('scheduling.k8s.io/v1/priorityclasses'), { metadata: { name: pc.name }, value: pc.value, description: pc.description });
 }
 
 type OpenAPIHandler = (path: string, q: URLSearchParams, accept: string) => { status: number; headers: Record<string, string>; body: Buffer } | undefined;

@@ -18,11 +18,13 @@ export function wantsTable(accept: string | undefined): boolean {
 }
 
 export function columnDefinitions(r: Resource): unknown[] {
-  return [NAME_COLUMN, ...r.def.columns.map((c) => ({ ...c, name: c.name }))];
+  if (r.def.nameColumnLast) return [...r.def.columns, { ...NAME_COLUMN, priority: 1 }];
+  return [NAME_COLUMN, ...r.def.columns];
 }
 
 function rowOf(r: Resource, obj: KObject, include: IncludeObject): unknown {
-  const row: Record<string, unknown> = { cells: [obj.metadata?.name, ...r.def.row(obj)] };
+  const name = r.def.nameCell ? r.def.nameCell(obj) : obj.metadata?.name;
+  const row: Record<string, unknown> = { cells: r.def.nameColumnLast ? [...r.def.row(obj), name] : [name, ...r.def.row(obj)] };
   if (include === 'Object') row.object = obj;
   else if (include === 'Metadata')
     row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };

@@ -13,6 +13,9 @@ const nsDef: ResourceDef = { group: '', version: 'v1', kind: 'Namespace', plural
 const widgetDef: ResourceDef = {
   group: 'example.com', version: 'v1', kind: 'Widget', plural: 'widgets', singular: 'widget', namespaced: true,
   subresources: { status: true }, columns: [], row: () => [],
+  prepareForUpdate(obj, old) {
+    if (JSON.stringify(obj.spec) !== JSON.stringify(old.spec)) obj.metadata!.generation = (old.metadata!.generation ?? 0) + 1;
+  },
 };
 const podDef: ResourceDef = { group: '', version: 'v1', kind: 'Pod', plural: 'pods', singular: 'pod', namespaced: true, gracefulDelete: true, subresources: { status: true, binding: true }, columns: [], row: () => [] };
 

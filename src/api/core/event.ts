@@ -81,6 +81,7 @@ export const events: ResourceDef = {
     { name: 'Count', type: 'string', description: 'The number of times this event has occurred.', priority: 1 },
   ],
   row: eventRow,
+  nameColumnLast: true,
   fieldSelectors: {
     'involvedObject.kind': (e) => e.involvedObject?.kind ?? '',
     'involvedObject.namespace': (e) => e.involvedObject?.namespace ?? '',

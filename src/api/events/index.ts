@@ -118,6 +118,7 @@ const eventsV1: ResourceDef = {
   // Upstream prints both versions with the core printer.
   columns: coreEvents.columns,
   row: (ev) => coreEvents.row(asCore(ev)),
+  nameColumnLast: true,
   fieldSelectors: Object.fromEntries(
     Object.entries(coreEvents.fieldSelectors ?? {}).map(([k, get]) => [k, (ev: KObject) => get(asCore(ev))]),
   ),

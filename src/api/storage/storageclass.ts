@@ -56,6 +56,7 @@ export const storageclasses: ResourceDef = {
   shortNames: ['sc'],
   defaults: defaultStorageClass,
   validate: validateStorageClass,
+  nameCell: (sc) => (sc.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true' ? `${sc.metadata?.name} (default)` : sc.metadata?.name ?? ''),
   columns: [
     { name: 'Provisioner', type: 'string', description: 'provisioner indicates the type of the provisioner.', priority: 0 },
     { name: 'ReclaimPolicy', type: 'string', description: 'reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class.', priority: 0 },
