@@ -139,6 +139,12 @@ export class Registry {
       next = structuredClone(old);
       next.status = obj.status;
       next.metadata!.resourceVersion = meta.resourceVersion;
+    } else if (subresource === 'finalize') {
+      // namespaces/finalize: only spec.finalizers changes (the namespace controller's last step).
+      next = structuredClone(old);
+      next.spec = { ...(next.spec ?? {}), finalizers: obj.spec?.finalizers ?? [] };
+      if (!next.spec.finalizers.length) delete next.spec.finalizers;
+      next.metadata!.resourceVersion = meta.resourceVersion;
     } else {
       next = obj;
       const om = old.metadata!;
@@ -163,7 +169,7 @@ export class Registry {
     if (unchanged(next, old)) return old;
     if (ctx.dryRun) return next;
     const nm = next.metadata!;
-    if (nm.deletionTimestamp && !(nm.finalizers?.length)) {
+    if (nm.deletionTimestamp && !(nm.finalizers?.length) && !(next.spec?.finalizers?.length && isNamespace(r))) {
       // The last finalizer is gone: the object goes away now (upstream's deleteWithoutFinalizers).
       return this.remove(r, key, cur.rev, next);
     }
@@ -266,8 +272,7 @@ export class Registry {
       finalizers.delete('orphan');
       finalizers.delete('foregroundDeletion');
     }
-    const isNamespace = r.group === '' && r.plural === 'namespaces';
-    const mustWait = finalizers.size > 0 || grace > 0 || (isNamespace && (old.spec?.finalizers?.length ?? 0) > 0);
+    const mustWait = finalizers.size > 0 || grace > 0 || (isNamespace(r) && (old.spec?.finalizers?.length ?? 0) > 0);
     if (mustWait) {
       if (om.deletionTimestamp && (om.deletionGracePeriodSeconds ?? 0) <= grace && sameSet(finalizers, om.finalizers)) {
         return { obj: old, gone: false }; // already being deleted
@@ -280,7 +285,7 @@ export class Registry {
         nm.deletionGracePeriodSeconds = grace;
       }
       if (finalizers.size) nm.finalizers = [...finalizers];
-      if (isNamespace) next.status = { ...(next.status ?? {}), phase: 'Terminating' };
+      if (isNamespace(r)) next.status = { ...(next.status ?? {}), phase: 'Terminating' };
       if (ctx.dryRun) return { obj: next, gone: false };
       let rev: number;
       try {
@@ -362,6 +367,10 @@ export class Registry {
     if (e.obj.status?.phase === 'Terminating')
       throw forbidden(`unable to create new content in namespace ${ns} because it is being terminated`);
   }
+}
+
+function isNamespace(r: Resource): boolean {
+  return r.group === '' && r.plural === 'namespaces';
 }
 
 function pathSegmentErrors(name: string): string[] {
