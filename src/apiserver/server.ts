@@ -1,6 +1,8 @@
 // The API server: HTTPS with client-certificate authentication, routing to discovery, health,
 // OpenAPI and the resource handlers. It is the only writer of the store.
 import https from 'node:https';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { hostname } from 'node:os';
@@ -20,6 +22,7 @@ import { toResource, type Resource } from './resource.js';
 import { WatchCache } from './watch-cache.js';
 import { systemContext, type RequestContext, type UserInfo } from './context.js';
 import { loadPatchSupport } from './patch-support.js';
+import { IN_PROCESS_USER, inProcessUser, socketPair } from './in-process.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -49,6 +52,11 @@ export interface ApiServer {
   registry: Registry;
   cache: WatchCache;
   resources: Resource[];
+  /**
+   * Opens an in-process connection authenticated as user: the client end of a socket pair
+   * whose server end is served by the same handler chain as HTTPS requests.
+   */
+  connect(user: UserInfo): Duplex;
   close(): Promise<void>;
 }
 
@@ -73,6 +81,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // Keep store history bounded, as kube-apiserver compacts etcd every 5 minutes.
   const compactor = startCompactor(opts.store, { onError: (e) => process.emitWarning(`compaction: ${e.message}`) });
 
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((err) => {
+      const apiErr = err instanceof ApiError ? err : internalError(err);
+      if (!(err instanceof ApiError)) process.emitWarning(`apiserver: ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
+      sendError(res, apiErr);
+    });
+  };
   const server = https.createServer(
     {
       key: pki.servingKeyPem,
@@ -82,16 +97,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       rejectUnauthorized: false,
       keepAliveTimeout: 65_000,
     },
-    (req, res) => {
-      handle(req, res).catch((err) => {
-        const apiErr = err instanceof ApiError ? err : internalError(err);
-        if (!(err instanceof ApiError)) process.emitWarning(`apiserver: ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
-        sendError(res, apiErr);
-      });
-    },
+    listener,
   );
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // watches are long-lived
+  // Serves in-process connections (never listens on a port).
+  const inProcess = http.createServer({ keepAliveTimeout: 0 }, listener);
+  inProcess.requestTimeout = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://x');
@@ -175,8 +187,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     registry,
     cache,
     resources,
+    connect(user: UserInfo): Duplex {
+      const [client, serverEnd] = socketPair();
+      (serverEnd as any)[IN_PROCESS_USER] = user;
+      inProcess.emit('connection', serverEnd);
+      return client;
+    },
     async close() {
       ready = false;
+      inProcess.closeAllConnections();
       compactor.stop();
       cache.stop();
       await new Promise<void>((resolve) => {
@@ -188,6 +207,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 }
 
 function authenticate(req: IncomingMessage): UserInfo | undefined {
+  const local = inProcessUser(req.socket);
+  if (local) return local;
   const sock = req.socket as TLSSocket;
   if (sock.authorized) return userFromPeerCertificate(sock.getPeerCertificate());
   return undefined;
