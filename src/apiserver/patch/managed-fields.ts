@@ -333,8 +333,8 @@ export function trackUpdate(old: any | undefined, updated: any, opts: TrackUpdat
   const group = opts.group ?? groupOf(updated.apiVersion ?? opts.apiVersion);
   const c = filterComparison(compare(old ?? zeroObject(kind), updated, group, kind), resetPrefixes(opts));
   if (isEmpty(c.changed) && isEmpty(c.removed)) {
-    // Nothing changed: keep the entries exactly (no re-encoding, no new times).
-    if (!fromRequest) setManagedFields(updated, old?.metadata?.managedFields ?? []);
+    // Nothing changed: keep the entries (no new times); request-supplied ones are put in order.
+    setManagedFields(updated, fromRequest ? encodeManagedFields(managed) : (old?.metadata?.managedFields ?? []));
     return;
   }
   recordUpdate(managed, c, opts.manager, opts.apiVersion, opts.subresource, opts.now);
