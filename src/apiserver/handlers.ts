@@ -7,6 +7,7 @@ import { ApiError, badRequest, conflict, methodNotAllowed, notFound } from './er
 import { decodeObject, mediaType, readBody, sendJson, successStatus } from './http.js';
 import { handleList, handleWatch, buildFilter, matches } from './list-watch.js';
 import { mergePatch } from './patch/merge.js';
+import type { applyPatch, formatConflicts } from './patch/apply.js';
 import type { DeleteOptions, Registry } from './registry.js';
 import type { Resource } from './resource.js';
 import type { RequestContext } from './context.js';
@@ -16,12 +17,12 @@ import type { WatchCache } from './watch-cache.js';
 import { labelSelectorFromObject } from './selectors.js';
 import { formatLabelSelector } from '../api/printers.js';
 
-/** Optional parts supplied by other modules (schema-aware patching, unknown-field detection). */
+/** The schema-aware parts (see patch-support.ts). */
 export interface PatchSupport {
-  strategicMergePatch?(original: any, patch: any, group: string, kind: string): any;
-  applyPatch?(live: any, applied: any, opts: any): { object: any } | { conflicts: Array<{ manager: string; field: string }> };
-  formatConflicts?(conflicts: Array<{ manager: string; field: string }>): { message: string; causes: any[] };
-  unknownFields?(group: string, version: string, kind: string, obj: any): string[];
+  strategicMergePatch(original: any, patch: any, group: string, kind: string): any;
+  applyPatch: typeof applyPatch;
+  formatConflicts: typeof formatConflicts;
+  unknownFields(group: string, version: string, kind: string, obj: any): string[];
 }
 
 export interface HandlerEnv {
@@ -139,7 +140,7 @@ function checkUnknownFields(env: HandlerEnv, r: Resource, q: URLSearchParams, ob
   const mode = q.get('fieldValidation') ?? 'Warn';
   if (mode !== 'Strict' && mode !== 'Warn' && mode !== 'Ignore')
     throw badRequest(`fieldValidation parameter unsupported: ${mode}; valid values are Strict, Warn, Ignore`);
-  if (mode === 'Ignore' || !env.patch.unknownFields) return;
+  if (mode === 'Ignore') return;
   const unknown = env.patch.unknownFields(r.group, r.version, r.kind, obj);
   if (!unknown.length) return;
   if (mode === 'Strict')
@@ -168,7 +169,6 @@ async function patchResource(
     const manager = q.get('fieldManager');
     if (!manager) throw badRequest('PATCH, application/apply-patch+yaml requests require fieldManager to be explicitly set');
     const apply = env.patch.applyPatch;
-    if (!apply) throw new ApiError(415, 'UnsupportedMediaType', 'server-side apply is not available on this server');
     const force = q.get('force') === 'true';
     return env.registry.guaranteedUpdate(
       { ...ctx, applying: true },
@@ -185,10 +185,11 @@ async function patchResource(
           version: r.version,
           kind: r.kind,
           subresource: sub,
+          statusSubresource: !!r.def.subresources?.status,
           now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
         });
         if ('conflicts' in result) {
-          const { message, causes } = env.patch.formatConflicts!(result.conflicts);
+          const { message, causes } = env.patch.formatConflicts(result.conflicts);
           throw new ApiError(409, 'Conflict', message, { causes });
         }
         const obj = result.object;
@@ -238,10 +239,8 @@ function applyNonApplyPatch(env: HandlerEnv, type: string, cur: KObject, patch: 
       return mergePatch(cur, patch);
     case 'application/strategic-merge-patch+json': {
       if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('strategic merge patch must be a JSON object');
-      const smp = env.patch.strategicMergePatch;
-      if (!smp) return mergePatch(cur, patch);
       try {
-        return smp(cur, patch, r.group, r.kind);
+        return env.patch.strategicMergePatch(cur, patch, r.group, r.kind);
       } catch (e) {
         if (e instanceof ApiError) throw e;
         throw badRequest((e as Error).message);
@@ -349,7 +348,7 @@ async function handleScale(
       throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`);
     setPath(cur!, spec.specReplicasPath, replicas);
     return cur!;
-  });
+  }, { subresource: 'scale' });
   sendJson(res, 200, toScale(obj));
 }
 

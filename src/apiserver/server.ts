@@ -21,7 +21,7 @@ import { Registry } from './registry.js';
 import { toResource, type Resource } from './resource.js';
 import { WatchCache } from './watch-cache.js';
 import { systemContext, type RequestContext, type UserInfo } from './context.js';
-import { loadPatchSupport } from './patch-support.js';
+import { patchSupport } from './patch-support.js';
 import { IN_PROCESS_USER, inProcessUser, socketPair } from './in-process.js';
 
 export const SERVER_VERSION = {
@@ -70,7 +70,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const storages = [...new Set(resources.map((r) => r.storage))];
   const cache = new WatchCache(opts.store, storages);
   await cache.start();
-  const patch = await loadPatchSupport();
+  const patch = patchSupport();
   const registry = new Registry(opts.store, cache, patch.hooks);
   const discovery = new Discovery(resources);
   const env: HandlerEnv = { registry, cache, patch };
