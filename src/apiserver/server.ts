@@ -206,12 +206,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
 }
 
+/** The identity of each TLS connection, parsed from its client certificate once. */
+const connectionUsers = new WeakMap<object, UserInfo | null>();
+
 function authenticate(req: IncomingMessage): UserInfo | undefined {
   const local = inProcessUser(req.socket);
   if (local) return local;
   const sock = req.socket as TLSSocket;
-  if (sock.authorized) return userFromPeerCertificate(sock.getPeerCertificate());
-  return undefined;
+  let user = connectionUsers.get(sock);
+  if (user === undefined) {
+    user = (sock.authorized && userFromPeerCertificate(sock.getPeerCertificate())) || null;
+    connectionUsers.set(sock, user);
+  }
+  return user ?? undefined;
 }
 
 /** Upstream's default field manager: the User-Agent's program name ("kubectl-client-side-apply"). */
