@@ -175,5 +175,10 @@ describe('kubectl delete, create generators, wait and events', () => {
     assert.equal(ev.regarding.name, 'solo');
     const sel = await s.k('get', 'events', '-n', 'ev', '--field-selector', 'involvedObject.name=solo,type=Warning', '-o', 'name');
     assert.equal(sel, 'event/solo.events\n');
+    const evs = await s.k('events', '-n', 'ev');
+    assert.match(evs.split('\n')[0], /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE$/);
+    assert.match(evs, /\sWarning\s+Checked\s+Pod\/solo\s+hello from events\.k8s\.io$/m);
+    const warnings = await s.k('events', '-n', 'ev', '--types=Warning');
+    assert.doesNotMatch(warnings, /hello from the core API/);
   });
 });

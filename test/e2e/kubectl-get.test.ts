@@ -69,6 +69,13 @@ describe('kubectl get', () => {
     assert.equal(one, 'Running');
   });
 
+  it('-o custom-columns, -o name and --sort-by', async () => {
+    const out = await s.k('get', 'pods', '-n', 'get-a', '-o', 'custom-columns=NAME:.metadata.name,APP:.metadata.labels.app,PHASE:.status.phase', '--sort-by=.metadata.labels.app');
+    assert.deepEqual(out.trim().split('\n').map((l) => l.split(/\s+/).join(' ')), ['NAME APP PHASE', 'gamma blog Pending', 'alpha shop Pending', 'beta shop Running']);
+    assert.equal(await s.k('get', 'pods', '-n', 'get-a', '-o', 'name'), 'pod/alpha\npod/beta\npod/gamma\n');
+    assert.equal(await s.k('get', 'pod/alpha', 'pod/gamma', '-n', 'get-a', '-o', 'name'), 'pod/alpha\npod/gamma\n');
+  });
+
   it('-l label selectors (equality, set-based, existence)', async () => {
     const names = async (...sel: string[]) =>
       (await s.k('get', 'pods', '-n', 'get-a', ...sel, '-o', 'name')).trim().split('\n').filter(Boolean);
