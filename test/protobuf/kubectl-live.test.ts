@@ -88,6 +88,7 @@ describe('real kubectl protobuf request bodies', { skip: hasKubectl ? false : 'k
           }
           const out: Record<string, unknown> = { ...rec.decoded };
           if (out.kind === 'TokenRequest') out.status = { token: 'x.y.z', expirationTimestamp: '2030-01-01T00:00:00Z' };
+          if (out.kind === 'SelfSubjectAccessReview') out.status = { allowed: true };
           return reply(201, out);
         }
         reply(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound', message: 'not found' });
@@ -166,6 +167,17 @@ describe('real kubectl protobuf request bodies', { skip: hasKubectl ? false : 'k
       metadata: { generation: 0, creationTimestamp: null },
       spec: { audiences: ['api'], expirationSeconds: 3600, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'p1', uid: 'u-1' } },
       status: { expirationTimestamp: null },
+    });
+  });
+
+  test('kubectl auth can-i (SelfSubjectAccessReview)', async () => {
+    const { rec } = await capture(['auth', 'can-i', 'get', 'pods', '--subresource=log'], false);
+    assert.equal(rec.path, '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews');
+    assert.deepEqual(rec.decoded, {
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview',
+      metadata: { generation: 0, creationTimestamp: null },
+      spec: { resourceAttributes: { namespace: 'default', verb: 'get', resource: 'pods', subresource: 'log' } },
+      status: { allowed: false, denied: false },
     });
   });
 });
