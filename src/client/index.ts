@@ -9,3 +9,8 @@ export * from './time.js';
 export * from './gvr.js';
 export * from './resources.js';
 export * from './client.js';
+export * from './log.js';
+export * from './indexer.js';
+export * from './reflector.js';
+export * from './informer.js';
+export type { KObject, ObjectMeta } from '../api/types.js';
