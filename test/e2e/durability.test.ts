@@ -53,7 +53,9 @@ describe('durability across kill -9', () => {
       }
     });
     // Let writes flow, then kill the server while they are in flight.
-    while (acks.length < 600) await sleep(10);
+    const deadline = Date.now() + 15_000;
+    while (acks.length < 600 && failures === 0 && Date.now() < deadline) await sleep(10);
+    assert.equal(failures, 0, 'no write failed before the kill');
     await s.kill9();
     stop = true;
     await Promise.all(workers);
