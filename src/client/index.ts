@@ -14,3 +14,5 @@ export * from './indexer.js';
 export * from './reflector.js';
 export * from './informer.js';
 export type { KObject, ObjectMeta } from '../api/types.js';
+export * from './rate-limiters.js';
+export * from './workqueue.js';
