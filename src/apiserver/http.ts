@@ -2,6 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest } from './errors.js';
+import { decodeK8sProtobuf, K8S_PROTOBUF_MEDIA_TYPE, ProtobufError } from './protobuf/index.js';
+import { dropUnsetZeros } from './protobuf/zero-values.js';
 
 /** Upstream's request body limit (3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -42,6 +44,7 @@ export function mediaType(contentType: string | undefined): string {
 /** Decodes a JSON or YAML object body; anything else is a clear 400/415. */
 export function decodeObject(body: Buffer, contentType: string | undefined): any {
   const type = mediaType(contentType);
+  if (type === K8S_PROTOBUF_MEDIA_TYPE) return decodeProtobuf(body);
   const text = body.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty; expected an object');
   let value: unknown;
@@ -65,6 +68,17 @@ export function decodeObject(body: Buffer, contentType: string | undefined): any
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw badRequest(`Object 'Kind' is missing in '${text.length > 100 ? text.slice(0, 100) + '...' : text}'`);
   return value;
+}
+
+function decodeProtobuf(body: Buffer): any {
+  try {
+    const obj = decodeK8sProtobuf(body);
+    dropUnsetZeros(obj);
+    return obj;
+  } catch (e) {
+    if (e instanceof ProtobufError && e.reason === 'Unsupported') throw new ApiError(415, 'UnsupportedMediaType', e.message);
+    throw badRequest(e instanceof Error ? e.message : String(e));
+  }
 }
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, headers?: Record<string, string>): void {
