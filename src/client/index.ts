@@ -16,3 +16,5 @@ export * from './informer.js';
 export type { KObject, ObjectMeta } from '../api/types.js';
 export * from './rate-limiters.js';
 export * from './workqueue.js';
+export * from './leader-election.js';
+export * from './events.js';

@@ -51,8 +51,9 @@ export class Reflector<T extends KObject = KObject> {
     this.name = `${gvrKey(client.gvr)}${opts.namespace ? ` in ${opts.namespace}` : ''}`;
   }
 
+  /** Starts listing and watching; a stopped reflector cannot be restarted (make a new one). */
   start(): void {
-    if (!this.stopped) return;
+    if (!this.stopped || this.abort.signal.aborted) return;
     this.stopped = false;
     void this.run();
   }

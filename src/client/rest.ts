@@ -113,7 +113,7 @@ export class RestClient {
       // A deadline for the whole exchange (socket idle timeouts do not exist on in-process pipes).
       const timeout = opts.timeoutMs ?? this.timeoutMs;
       let timer: NodeJS.Timeout | undefined;
-      const req = this.start(method, path, opts.query, headers, opts.signal, (res) => {
+      const req = this.start(method, path, opts.query, headers, opts.signal, false, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -182,7 +182,7 @@ export class RestClient {
       },
     };
     const headers = { ...this.transport.headers, Accept: 'application/json', 'User-Agent': this.userAgent };
-    const req = this.start('GET', path, { ...query, watch: 'true' }, headers, undefined, (r) => {
+    const req = this.start('GET', path, { ...query, watch: 'true' }, headers, undefined, true, (r) => {
       res = r;
       const code = r.statusCode ?? 0;
       if (code < 200 || code > 299) {
@@ -229,12 +229,13 @@ export class RestClient {
     query: QueryParams | undefined,
     headers: Record<string, string | number>,
     signal: AbortSignal | undefined,
+    watch: boolean,
     onResponse: (res: IncomingMessage) => void,
   ): ClientRequest {
     const t = this.transport;
     return t.request(
       {
-        agent: t.agent,
+        agent: watch ? t.watchAgent : t.agent,
         host: t.host,
         port: t.port,
         servername: t.servername,

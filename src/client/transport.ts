@@ -21,6 +21,8 @@ export interface Transport {
   /** http.request or https.request. */
   request: (options: https.RequestOptions, onResponse: (res: http.IncomingMessage) => void) => http.ClientRequest;
   agent: http.Agent;
+  /** Watches hold a connection each for minutes: they get their own unbounded pool so they never starve requests. */
+  watchAgent: http.Agent;
   host: string;
   port: number;
   /** Path prefix of the server URL ("" or "/some/prefix"). */
@@ -90,34 +92,46 @@ export function networkTransport(t: KubeconfigTarget): Transport {
         rejectUnauthorized: !t.insecureSkipTlsVerify,
       })
     : new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
+  const watchAgent = secure
+    ? new https.Agent({ keepAlive: true, ca: t.caPem, cert: t.certPem, key: t.keyPem, rejectUnauthorized: !t.insecureSkipTlsVerify })
+    : new http.Agent({ keepAlive: true });
   const headers: Record<string, string> = {};
   if (t.token) headers.Authorization = `Bearer ${t.token}`;
   return {
     request: secure ? https.request : http.request,
     agent,
+    watchAgent,
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: Number(url.port) || (secure ? 443 : 80),
     basePath: url.pathname.replace(/\/+$/, ''),
     headers,
     servername: t.tlsServerName,
     describe: url.origin,
-    close: () => agent.destroy(),
+    close: () => {
+      agent.destroy();
+      watchAgent.destroy();
+    },
   };
 }
 
 /** A transport whose connections come from an in-process connector, authenticated as user. */
 export function inProcessTransport(connect: InProcessConnector, user: ClientUser): Transport {
   const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
-  // The agent normally dials TCP; here every new connection is an in-memory socket pair.
-  (agent as unknown as { createConnection: () => Duplex }).createConnection = () => connect(user);
+  const watchAgent = new http.Agent({ keepAlive: true });
+  // Agents normally dial TCP; here every new connection is an in-memory socket pair.
+  for (const a of [agent, watchAgent]) (a as unknown as { createConnection: () => Duplex }).createConnection = () => connect(user);
   return {
     request: http.request,
     agent,
+    watchAgent,
     host: 'in-process',
     port: 80,
     basePath: '',
     headers: {},
     describe: `in-process (${user.name})`,
-    close: () => agent.destroy(),
+    close: () => {
+      agent.destroy();
+      watchAgent.destroy();
+    },
   };
 }
