@@ -83,30 +83,37 @@ describe('kubectl delete, create generators, wait and events', () => {
     assert.deepEqual(await names('pods'), []);
   });
 
-  it('create namespace', {
-    todo: 'kubectl create namespace POSTs /api/v1/namespaces with Content-Type: application/vnd.kubernetes.protobuf; server answers 415 UnsupportedMediaType; upstream decodes protobuf (typed clientset)',
-  }, async () => {
+  it('create namespace', async () => {
     assert.equal(await s.k('create', 'namespace', 'made-by-generator'), 'namespace/made-by-generator created\n');
     const ns = JSON.parse(await s.k('get', 'namespace', 'made-by-generator', '-o', 'json'));
     assert.equal(ns.status.phase, 'Active');
   });
 
-  it('create configmap --from-literal', {
-    todo: 'kubectl create configmap POSTs with Content-Type: application/vnd.kubernetes.protobuf; server answers 415 UnsupportedMediaType; upstream decodes protobuf',
-  }, async () => {
+  it('create configmap --from-literal', async () => {
     assert.equal(await s.k('create', '-n', NS, 'configmap', 'lit', '--from-literal=a=1', '--from-literal=b=two'), 'configmap/lit created\n');
     const cm = JSON.parse(await s.k('get', '-n', NS, 'configmap/lit', '-o', 'json'));
     assert.deepEqual(cm.data, { a: '1', b: 'two' });
   });
 
-  it('create secret generic --from-literal', {
-    todo: 'kubectl create secret generic POSTs with Content-Type: application/vnd.kubernetes.protobuf; server answers 415 UnsupportedMediaType; upstream decodes protobuf',
-  }, async () => {
+  it('create secret generic --from-literal', async () => {
     assert.equal(await s.k('create', '-n', NS, 'secret', 'generic', 'creds', '--from-literal=user=admin', '--from-literal=pass=hunter2'), 'secret/creds created\n');
     const sec = JSON.parse(await s.k('get', '-n', NS, 'secret/creds', '-o', 'json'));
     assert.equal(sec.type, 'Opaque');
     assert.equal(Buffer.from(sec.data.pass, 'base64').toString(), 'hunter2');
     assert.match(await s.k('get', '-n', NS, 'secret', 'creds'), /^creds\s+Opaque\s+2\s+\d+s$/m);
+  });
+
+  it('create deployment and run (protobuf bodies)', async () => {
+    assert.equal(await s.k('create', '-n', NS, 'deployment', 'gen', '--image=nginx:1.27', '--replicas=2', '--port=80'), 'deployment.apps/gen created\n');
+    const d = JSON.parse(await s.k('get', '-n', NS, 'deployment/gen', '-o', 'json'));
+    assert.equal(d.spec.replicas, 2);
+    assert.deepEqual(d.spec.selector, { matchLabels: { app: 'gen' } });
+    assert.deepEqual(d.spec.template.spec.containers[0].ports, [{ containerPort: 80, protocol: 'TCP' }]);
+    assert.equal(await s.k('run', '-n', NS, 'runner', '--image=busybox:1.36', '--labels=a=b', '--', 'sleep', '60'), 'pod/runner created\n');
+    const p = JSON.parse(await s.k('get', '-n', NS, 'pod/runner', '-o', 'json'));
+    assert.deepEqual(p.spec.containers[0].args, ['sleep', '60']);
+    assert.deepEqual(p.metadata.labels, { a: 'b' });
+    await s.k('delete', '-n', NS, 'deployment/gen', 'pod/runner');
   });
 
   it('wait --for=condition on a node whose status is patched through the status subresource', async () => {
