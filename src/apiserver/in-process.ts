@@ -20,8 +20,8 @@ class PipeEnd extends Duplex {
   setKeepAlive(): this {
     return this;
   }
-  setTimeout(_ms: number, cb?: () => void): this {
-    if (cb) this.once('timeout', cb);
+  /** In-memory connections never go idle-dead, so socket timeouts are not armed. */
+  setTimeout(_ms: number, _cb?: () => void): this {
     return this;
   }
   ref(): this {

@@ -143,6 +143,9 @@ export interface Listers {
   pvc(namespace: string, name: string): KObject | undefined;
   pv(name: string): KObject | undefined;
   pdbs(namespace: string): KObject[];
+  storageClass?(name: string): KObject | undefined;
+  /** All PersistentVolumes (VolumeBinding looks for matching unbound ones). */
+  pvs?(): KObject[];
   /** Services, ReplicaSets, StatefulSets... selecting the pod (for default topology spread). */
   selectorsForPod?(pod: Pod): Array<{ matches(labels: Record<string, string> | undefined): boolean }>;
 }
@@ -153,7 +156,7 @@ export interface Handle {
   listers: Listers;
   /** Evicts a victim (preemption): deletes the pod through the API. */
   deletePod?(pod: Pod, reason: string): Promise<void>;
-  /** Sets status.nominatedNodeName on the preemptor. */
+  /** Sets status.nominatedNodeName on the preemptor; nodeName '' clears a nomination. */
   nominate?(pod: Pod, nodeName: string): Promise<void>;
   /** Pods nominated to a node (preemptors waiting for victims to go). */
   nominatedPods?(nodeName: string): PodInfo[];
