@@ -4,13 +4,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Store } from '../src/storage/store.js';
 import { SqliteStore } from '../src/storage/sqlite.js';
 import { openEtcdStore } from '../src/storage/etcd.js';
 import { startEtcd } from '../test/helpers/etcd.js';
 import { CLIENTS, measure, sampleValue } from './etcd-raw.js';
 
-async function workload(name: string, stores: Store[], opsPerClient: number): Promise<void> {
+export async function workload(name: string, stores: Store[], opsPerClient: number): Promise<void> {
   const revs = new Map<string, number>();
   await measure(`${name} create`, stores, opsPerClient, async (s, w, i) => {
     const key = `/registry/bench/${w}/${i}`;
@@ -46,4 +47,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

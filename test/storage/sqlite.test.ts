@@ -145,6 +145,170 @@ describe('sqlite store', () => {
   });
 });
 
+describe('sqlite store: commits in a worker thread', () => {
+  const isCode = (code: StoreError['code']) => (e: unknown) => e instanceof StoreError && e.code === code;
+  const settled = (rs: PromiseSettledResult<{ modRevision: number }>[]) =>
+    rs.map((r) => (r.status === 'fulfilled' ? r.value.modRevision : (r.reason as StoreError).code));
+
+  it('makes a write visible to reads only once it is durable', async () => {
+    const s = new SqliteStore(dbPath());
+    const r0 = await s.currentRevision();
+    const pending = s.create('/r/a', 'A');
+    // The batch is on its way to the worker, or being committed there.
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await s.get('/r/a'), undefined);
+    assert.equal(await s.currentRevision(), r0);
+    const kv = await pending;
+    assert.deepEqual(await s.get('/r/a'), kv);
+    assert.equal(await s.currentRevision(), kv.modRevision);
+    await s.close();
+  });
+
+  it('accumulates writes into the next batch while one is being committed', async () => {
+    const s = new SqliteStore(dbPath());
+    const batches: number[][] = [];
+    await s.watch('/r/', 0, (evs) => batches.push(evs.map((e) => e.kv.modRevision)));
+    const first = Array.from({ length: 5 }, (_, i) => s.create(`/r/a${i}`, 'a'));
+    await new Promise((r) => setImmediate(r)); // the first batch is in flight now
+    const second = Array.from({ length: 5 }, (_, i) => s.create(`/r/b${i}`, 'b'));
+    // The second group sees the first one's outcome: same-key writes are decided in order.
+    const conflict = s.create('/r/a0', 'again');
+    const results = await Promise.allSettled([...first, ...second, conflict]);
+    assert.deepEqual(settled(results), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 'AlreadyExists']);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(batches, [
+      [1, 2, 3, 4, 5],
+      [6, 7, 8, 9, 10],
+    ]);
+    await s.close();
+  });
+
+  it('keeps the event loop turning while the worker commits', async () => {
+    const s = new SqliteStore(dbPath());
+    // One big batch: its transaction and fsync take a while, in the worker. The main thread
+    // goes on running (the single-threaded store ran the whole commit inside one turn).
+    const writes = Promise.all(Array.from({ length: 2000 }, (_, i) => s.create(`/r/k${i}`, 'x'.repeat(2000))));
+    let done = false;
+    void writes.then(() => (done = true));
+    let turns = 0;
+    while (!done) {
+      await new Promise((r) => setImmediate(r));
+      turns++;
+    }
+    assert.ok(turns > 5, `only ${turns} event loop turns during the commit`);
+    assert.equal(await s.currentRevision(), 2000);
+    await s.close();
+  });
+
+  it('starts a watch with history while batches commit, without gaps or duplicates', async () => {
+    const s = new SqliteStore(dbPath());
+    for (let i = 0; i < 10; i++) await s.create(`/r/h${i}`, 'h');
+    const writes = Array.from({ length: 40 }, (_, i) => s.create(`/r/l${i}`, 'l'));
+    await new Promise((r) => setImmediate(r)); // a batch is in flight while the history is read
+    const seen: number[] = [];
+    const more = Array.from({ length: 20 }, (_, i) => s.create(`/r/m${i}`, 'm'));
+    const w = await s.watch('/r/', 3, (evs) => seen.push(...evs.map((e) => e.kv.modRevision)));
+    await Promise.all([...writes, ...more]);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(seen, Array.from({ length: 67 }, (_, i) => 4 + i));
+    w.cancel();
+    await s.close();
+  });
+
+  it('rejects every write of a batch that fails on disk and keeps memory equal to the file', async () => {
+    const path = dbPath();
+    const s = new SqliteStore(path, { maxPageCount: 30 }); // a disk that fills up quickly
+    const acked = new Map<string, string>();
+    let failure: unknown;
+    for (let i = 0; !failure && i < 1000; i++) {
+      const results = await Promise.allSettled([s.create(`/r/k${i}a`, 'x'.repeat(1000)), s.create(`/r/k${i}b`, 'x'.repeat(1000))]);
+      for (const [j, r] of results.entries()) {
+        if (r.status === 'fulfilled') acked.set(r.value.key, r.value.value);
+        else failure = r.reason;
+        if (r.status === 'rejected') assert.equal(results[1 - j].status, 'rejected', 'a batch fails as a whole');
+      }
+    }
+    assert.ok(isCode('Unavailable')(failure), String(failure));
+    assert.match((failure as Error).message, /full/);
+    const rev = await s.currentRevision();
+    assert.equal(rev, acked.size, 'the failed batch took no revision');
+    assert.equal((await s.range('/r/')).kvs.length, acked.size);
+    // Preconditions of later writes are still judged on the committed state.
+    const first = (await s.get('/r/k0a'))!;
+    await assert.rejects(s.update('/r/k0a', 'y', first.modRevision + 1000), isCode('Conflict'));
+    // Deleting frees no page while the row's history is kept, so this fails on disk too.
+    await s.close();
+
+    const reopened = new SqliteStore(path);
+    assert.equal(await reopened.currentRevision(), rev);
+    const onDisk = (await reopened.range('/r/')).kvs;
+    assert.deepEqual(new Map(onDisk.map((kv) => [kv.key, kv.value])), acked);
+    const next = await reopened.create('/r/after', 'ok');
+    assert.equal(next.modRevision, rev + 1, 'revisions continue without a gap');
+    await reopened.close();
+  });
+
+  it('fails into Unavailable when the file disagrees with memory', async () => {
+    const s = new SqliteStore(dbPath());
+    await s.create('/r/a', 'A');
+    // Make memory forget the key: the worker's check refuses the create of an existing key.
+    (s as unknown as { live: { delete(k: string): void } }).live.delete('/r/a');
+    const events: Error[] = [];
+    await s.watch('/r/', 1, () => {}, (err) => events.push(err));
+    await assert.rejects(s.create('/r/a', 'again'), isCode('Unavailable'));
+    await assert.rejects(s.create('/r/b', 'B'), isCode('Unavailable'));
+    await assert.rejects(s.get('/r/b'), isCode('Unavailable'));
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(events.length, 1, 'watches end');
+    await s.close();
+  });
+
+  it('fails into Unavailable when the worker dies', async () => {
+    const s = new SqliteStore(dbPath());
+    await s.create('/r/a', 'A');
+    await (s as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await new Promise((r) => setTimeout(r, 10));
+    await assert.rejects(s.create('/r/b', 'B'), isCode('Unavailable'));
+    await assert.rejects(s.range('/r/', { revision: 1 }), isCode('Unavailable'));
+    await s.close();
+  });
+
+  it('throws from the constructor when the file cannot be opened', () => {
+    assert.throws(() => new SqliteStore(join(dir, 'no', 'such', 'dir', 'x.db')), /cannot open sqlite store/);
+  });
+
+  it('reads past revisions and compacts in the worker while writes go on', async () => {
+    const s = new SqliteStore(dbPath());
+    let kv = await s.create('/r/a', '0');
+    for (let i = 1; i <= 50; i++) kv = await s.update('/r/a', String(i), kv.modRevision);
+    const writes = Array.from({ length: 30 }, (_, i) => s.create(`/r/w${i}`, 'w'));
+    const [old, compaction] = [s.range('/r/', { revision: 10 }), s.compact(40)];
+    assert.deepEqual((await old).kvs.map((x) => x.value), ['9']);
+    await compaction;
+    await Promise.all(writes);
+    await assert.rejects(s.range('/r/', { revision: 39 }), isCode('Compacted'));
+    assert.deepEqual((await s.range('/r/', { revision: 40, limit: 1 })).kvs.map((x) => x.value), ['39']);
+    assert.equal((await s.range('/r/')).kvs.length, 31);
+    await s.close();
+  });
+
+  it('does not keep the process alive when left open and idle', async () => {
+    const url = new URL('../../src/storage/sqlite.js', import.meta.url).href;
+    const script = `import { SqliteStore } from ${JSON.stringify(url)};
+      const s = new SqliteStore(${JSON.stringify(dbPath())});
+      const kv = await s.create('/k', 'v');
+      console.log('done ' + kv.modRevision);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise((r) => child.once('exit', (c, sig) => r(c ?? sig)));
+    clearTimeout(timer);
+    assert.equal(code, 0);
+    assert.equal(out.trim(), 'done 1');
+  });
+});
+
 describe('openStore', () => {
   it('defaults to sqlite under the data dir, creating directories', async () => {
     const dataDir = join(dir, 'data');
