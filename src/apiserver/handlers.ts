@@ -22,7 +22,7 @@ export interface PatchSupport {
   strategicMergePatch(original: any, patch: any, group: string, kind: string): any;
   applyPatch: typeof applyPatch;
   formatConflicts: typeof formatConflicts;
-  unknownFields(group: string, version: string, kind: string, obj: any): string[];
+  unknownFields(group: string, version: string, kind: string, obj: any, prune?: boolean): string[];
 }
 
 export interface HandlerEnv {
@@ -140,9 +140,9 @@ function checkUnknownFields(env: HandlerEnv, r: Resource, q: URLSearchParams, ob
   const mode = q.get('fieldValidation') ?? 'Warn';
   if (mode !== 'Strict' && mode !== 'Warn' && mode !== 'Ignore')
     throw badRequest(`fieldValidation parameter unsupported: ${mode}; valid values are Strict, Warn, Ignore`);
-  if (mode === 'Ignore') return;
-  const unknown = env.patch.unknownFields(r.group, r.version, r.kind, obj);
-  if (!unknown.length) return;
+  // Outside Strict mode unknown fields are dropped, as upstream's decoder does.
+  const unknown = env.patch.unknownFields(r.group, r.version, r.kind, obj, mode !== 'Strict');
+  if (!unknown.length || mode === 'Ignore') return;
   if (mode === 'Strict')
     throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${unknown.join(', ')}`);
   warnings.push(...unknown);

@@ -90,6 +90,7 @@ export class Registry {
     delete meta.selfLink;
     r.def.defaults?.(obj);
     r.def.prepareForCreate?.(obj);
+    dropEmptyMetadata(obj);
     await this.hooks.beforeWrite?.(ctx, r, obj, undefined);
     this.validate(r, obj, undefined);
     if (r.namespaced) this.admitNamespace(meta.namespace!);
@@ -163,6 +164,7 @@ export class Registry {
       r.def.defaults?.(next);
       r.def.prepareForUpdate?.(next, old); // bumps metadata.generation where the kind has one
     }
+    dropEmptyMetadata(next);
     await this.hooks.beforeWrite?.(ctx, r, next, old, subresource);
     this.validate(r, next, old);
 
@@ -366,6 +368,15 @@ export class Registry {
     if (!e) throw notFound('', 'namespaces', ns);
     if (e.obj.status?.phase === 'Terminating')
       throw forbidden(`unable to create new content in namespace ${ns} because it is being terminated`);
+  }
+}
+
+/** Empty metadata maps and lists are omitted, as Go's omitempty does (e.g. after removing the last label). */
+function dropEmptyMetadata(obj: KObject): void {
+  const m = obj.metadata!;
+  for (const k of ['labels', 'annotations', 'finalizers', 'ownerReferences'] as const) {
+    const v = m[k];
+    if (v && (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0)) delete m[k];
   }
 }
 

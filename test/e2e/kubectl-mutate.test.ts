@@ -111,9 +111,7 @@ describe('kubectl describe/edit/label/annotate/patch/scale', () => {
     assert.deepEqual(Object.keys((await getJson('pod/solo')).metadata.annotations ?? {}), []);
   });
 
-  it('removing the last annotation leaves no empty annotations map (omitempty)', {
-    todo: 'kubectl annotate cm/x k- sends a merge patch {"metadata":{"annotations":{"k":null}}}; server stores and returns "annotations":{}; upstream (Go omitempty on ObjectMeta maps) returns no annotations key',
-  }, async () => {
+  it('removing the last annotation leaves no empty annotations map (omitempty)', async () => {
     await s.k('annotate', '-n', NS, 'configmap/settings', 'only=one');
     await s.k('annotate', '-n', NS, 'configmap/settings', 'only-');
     assert.equal((await getJson('configmap/settings')).metadata.annotations, undefined);
