@@ -4,6 +4,8 @@ export async function main(argv: string[]): Promise<void> {
   switch (cmd) {
     case 'server':
       return (await import('./server.js')).run(rest);
+    case 'scheduler':
+      return (await import('./scheduler.js')).run(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -20,4 +22,5 @@ const USAGE = `Usage: skiff <command> [flags]
 
 Commands:
   server       run the control plane (API server and store)
+  scheduler    run the scheduler against an API server (--kubeconfig)
 `;

@@ -277,11 +277,23 @@ export class SchedulingQueue {
     return q;
   }
 
-  /** The next pod to schedule; waits while activeQ is empty. Resolves undefined once closed. */
-  pop(): Promise<QueuedPodInfo | undefined> {
-    if (this.closed) return Promise.resolve(undefined);
+  /** The next pod to schedule; waits while activeQ is empty. Resolves undefined once closed or signal aborts. */
+  pop(signal?: AbortSignal): Promise<QueuedPodInfo | undefined> {
+    if (this.closed || signal?.aborted) return Promise.resolve(undefined);
     if (this.activeQ.size) return Promise.resolve(this.popNow());
-    return new Promise((r) => this.waiters.push(r));
+    return new Promise((resolve) => {
+      const waiter = (q: QueuedPodInfo | undefined) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(q);
+      };
+      const onAbort = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(undefined);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
   }
 
   /** The scheduling attempt of a popped pod ended (bound, requeued or dropped). */
@@ -339,12 +351,13 @@ export class SchedulingQueue {
    * A scheduling attempt failed. The pod goes to unschedulablePods, unless a move request
    * happened during its attempt (something changed that may make it fit): then to backoffQ.
    */
-  addUnschedulableIfNotPresent(q: QueuedPodInfo, podSchedulingCycle: number): void {
+  addUnschedulableIfNotPresent(q: QueuedPodInfo, podSchedulingCycle: number, opts: { error?: boolean } = {}): void {
     const k = podKey(q.podInfo.pod);
     this.inFlight.delete(k);
     if (this.activeQ.has(k) || this.backoffQ.has(k) || this.unschedulable.has(k)) return;
     q.timestamp = this.now();
-    if (this.moveRequestCycle >= podSchedulingCycle || q.unschedulablePlugins.size === 0) this.backoffQ.push(q);
+    // Errors (not "does not fit") are retried after backoff, as upstream.
+    if (opts.error || this.moveRequestCycle >= podSchedulingCycle) this.backoffQ.push(q);
     else this.unschedulable.set(k, q);
   }
 

@@ -50,8 +50,8 @@ test('backoff doubles from 1 s up to 10 s; flush moves completed pods back', asy
   }
   assert.deepEqual(durations, [1000, 2000, 4000, 8000, 10000, 10000]);
   qp.attempts = 2;
-  // Failed with no specific plugin (an error) → backoffQ.
-  q.addUnschedulableIfNotPresent(qp, q.schedulingCycle);
+  // A scheduling error → backoffQ.
+  q.addUnschedulableIfNotPresent(qp, q.schedulingCycle, { error: true });
   assert.equal(q.where(qp.podInfo.pod), 'backoff');
   c.t += 1999;
   q.flushBackoffCompleted();

@@ -1,0 +1,74 @@
+// `skiff scheduler`: kube-scheduler as a separate process, talking to the API server through a
+// kubeconfig. Flags follow kube-scheduler's: --kubeconfig, --config, --leader-elect,
+// --kube-api-qps, --kube-api-burst.
+import { parseArgs } from 'node:util';
+import { Client } from '../client/index.js';
+import { loadSchedulerConfig, defaultSchedulerConfig } from '../scheduler/config.js';
+import { DEFAULT_PLUGINS, inTreeRegistry } from '../scheduler/plugins/index.js';
+import { defaultIdentity, startScheduler } from '../scheduler/scheduler.js';
+
+const USAGE = `Usage: skiff scheduler --kubeconfig PATH [--config FILE] [--leader-elect=true|false] [--kube-api-qps N] [--kube-api-burst N]
+`;
+
+/** "--leader-elect" alone means true, as Go's boolean flags. */
+function normalizeBoolFlags(args: string[], names: string[]): string[] {
+  return args.map((a) => (names.includes(a) ? `${a}=true` : a));
+}
+
+function parseBool(v: string, flag: string): boolean {
+  if (/^(true|1|t)$/i.test(v)) return true;
+  if (/^(false|0|f)$/i.test(v)) return false;
+  throw new Error(`invalid argument "${v}" for "${flag}" flag: expected a boolean`);
+}
+
+function parseNumber(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`invalid argument "${v}" for "${flag}" flag`);
+  return n;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: normalizeBoolFlags(argv, ['--leader-elect']),
+    options: {
+      kubeconfig: { type: 'string' },
+      config: { type: 'string' },
+      'leader-elect': { type: 'string' },
+      'kube-api-qps': { type: 'string' },
+      'kube-api-burst': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const opts = { registry: inTreeRegistry(), defaultPlugins: DEFAULT_PLUGINS };
+  const config = values.config ? await loadSchedulerConfig(values.config, opts) : await defaultSchedulerConfig(opts);
+  const kubeconfig = values.kubeconfig ?? config.clientConnection.kubeconfig;
+  if (!kubeconfig) throw new Error(`--kubeconfig is required (or clientConnection.kubeconfig in --config)\n${USAGE}`);
+  const leaderElect = values['leader-elect'] !== undefined ? parseBool(values['leader-elect'], '--leader-elect') : config.leaderElection.leaderElect;
+  const client = new Client({
+    kubeconfig,
+    component: 'kube-scheduler',
+    qps: parseNumber(values['kube-api-qps'], '--kube-api-qps') ?? config.clientConnection.qps ?? 50,
+    burst: parseNumber(values['kube-api-burst'], '--kube-api-burst') ?? config.clientConnection.burst ?? 100,
+  });
+  const identity = defaultIdentity();
+  const sched = await startScheduler({ client, config, identity, leaderElect });
+  process.stdout.write(`skiff scheduler: running as ${identity} (profiles: ${config.profiles.map((p) => p.schedulerName).join(', ')}; leader election ${leaderElect ? 'on' : 'off'})\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`skiff scheduler: ${signal}, shutting down\n`);
+    await sched.stop();
+    client.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
