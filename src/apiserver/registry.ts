@@ -22,6 +22,7 @@ import type { Resource } from './resource.js';
 import { storageKey } from './resource.js';
 import type { CacheEntry, WatchCache } from './watch-cache.js';
 import type { RequestContext } from './context.js';
+import type { ServiceAllocator } from './service-allocator.js';
 
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
@@ -50,11 +51,18 @@ export function nowRFC3339(): string {
 }
 
 export class Registry {
+  /** Cluster IPs and node ports for Services (set by the server). */
+  services?: ServiceAllocator;
+
   constructor(
     private readonly store: Store,
     private readonly cache: WatchCache,
     private readonly hooks: WriteHooks = {},
   ) {}
+
+  private isServices(r: Resource): boolean {
+    return r.group === '' && r.plural === 'services' && !!this.services;
+  }
 
   /** The cached entry of an object, if any (objects are shared: clone before mutating). */
   entry(r: Resource, namespace: string | undefined, name: string): CacheEntry | undefined {
@@ -94,13 +102,16 @@ export class Registry {
     await this.hooks.beforeWrite?.(ctx, r, obj, undefined);
     this.validate(r, obj, undefined);
     if (r.namespaced) this.admitNamespace(meta.namespace!);
+    const key = storageKey(r, meta.namespace, meta.name!);
+    if (this.isServices(r) && this.cache.resource(r.storage).items.has(key)) throw alreadyExists(r.group, r.plural, meta.name!);
+    const rollback = this.isServices(r) ? await this.services!.allocate(obj, undefined, ctx.dryRun) : undefined;
     if (ctx.dryRun) return obj;
 
-    const key = storageKey(r, meta.namespace, meta.name!);
     let rev: number;
     try {
       rev = (await this.store.create(key, this.storedJson(r, obj))).modRevision;
     } catch (e) {
+      await rollback?.();
       if (e instanceof StoreError && e.code === 'AlreadyExists') throw alreadyExists(r.group, r.plural, meta.name!);
       throw storeFailure(e);
     }
@@ -169,18 +180,21 @@ export class Registry {
     this.validate(r, next, old);
 
     if (unchanged(next, old)) return old;
-    if (ctx.dryRun) return next;
     const nm = next.metadata!;
-    if (nm.deletionTimestamp && !(nm.finalizers?.length) && !(next.spec?.finalizers?.length && isNamespace(r))) {
+    if (!ctx.dryRun && nm.deletionTimestamp && !(nm.finalizers?.length) && !(next.spec?.finalizers?.length && isNamespace(r))) {
       // The last finalizer is gone: the object goes away now (upstream's deleteWithoutFinalizers).
       return this.remove(r, key, cur.rev, next);
     }
+    const rollback = this.isServices(r) ? await this.services!.allocate(next, old, ctx.dryRun) : undefined;
+    if (ctx.dryRun) return next;
     let rev: number;
     try {
       rev = (await this.store.update(key, this.storedJson(r, next), cur.rev)).modRevision;
     } catch (e) {
+      await rollback?.();
       throw this.translateWriteError(e, r, name);
     }
+    if (this.isServices(r)) await this.services!.release(old, next);
     return this.afterWrite(r, key, rev, next);
   }
 
@@ -308,6 +322,7 @@ export class Registry {
     } catch (e) {
       throw this.translateWriteError(e, r, obj.metadata!.name!);
     }
+    if (this.isServices(r)) await this.services!.release(obj, undefined);
     await this.cache.waitFor(deleted.modRevision);
     return obj;
   }

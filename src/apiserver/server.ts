@@ -23,6 +23,7 @@ import { WatchCache } from './watch-cache.js';
 import { systemContext, type RequestContext, type UserInfo } from './context.js';
 import { patchSupport } from './patch-support.js';
 import { IN_PROCESS_USER, inProcessUser, socketPair } from './in-process.js';
+import { ServiceAllocator, firstServiceIP, parseCidr, type NodePortRange } from './service-allocator.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -43,6 +44,9 @@ export interface ApiServerOptions {
   store: Store;
   /** Write an admin kubeconfig here once serving. */
   writeKubeconfig?: string;
+  /** Service cluster IP range (default 10.96.0.0/12) and NodePort range (default 30000-32767). */
+  serviceCIDR?: string;
+  nodePortRange?: string;
 }
 
 export interface ApiServer {
@@ -72,12 +76,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   await cache.start();
   const patch = patchSupport();
   const registry = new Registry(opts.store, cache, patch.hooks);
+  const serviceCidr = parseCidr(opts.serviceCIDR ?? '10.96.0.0/12');
+  const services = new ServiceAllocator(opts.store, serviceCidr, parsePortRange(opts.nodePortRange ?? '30000-32767'));
+  await services.start([...cache.resource('services').items.values()].map((e) => e.obj));
+  registry.services = services;
   const discovery = new Discovery(resources);
   const env: HandlerEnv = { registry, cache, patch };
   const openapi = await loadOpenAPI();
   let ready = false;
 
-  await bootstrap(registry, byPath);
+  await bootstrap(registry, byPath, firstServiceIP(serviceCidr));
   // Keep store history bounded, as kube-apiserver compacts etcd every 5 minutes.
   const compactor = startCompactor(opts.store, { onError: (e) => process.emitWarning(`compaction: ${e.message}`) });
 
@@ -232,12 +240,18 @@ function sendAggregated(res: ServerResponse, body: string, v: string): void {
   sendRaw(res, 200, body, `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`, { Vary: 'Accept' });
 }
 
+function parsePortRange(text: string): NodePortRange {
+  const m = /^(\d+)-(\d+)$/.exec(text.trim());
+  if (!m || +m[1] < 1 || +m[2] > 65535 || +m[1] > +m[2]) throw new Error(`invalid node port range ${JSON.stringify(text)}`);
+  return { min: +m[1], max: +m[2] };
+}
+
 function pathNotFound(): ApiError {
   return new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
 }
 
 /** Creates what every cluster has: the system namespaces and priority classes. */
-async function bootstrap(registry: Registry, byPath: Map<string, Resource>): Promise<void> {
+async function bootstrap(registry: Registry, byPath: Map<string, Resource>, kubernetesIP: string): Promise<void> {
   const ctx = systemContext('skiff-apiserver');
   const ensure = async (r: Resource | undefined, obj: KObject) => {
     if (!r || registry.entry(r, undefined, obj.metadata!.name!)) return;
@@ -248,6 +262,17 @@ async function bootstrap(registry: Registry, byPath: Map<string, Resource>): Pro
     }
   };
   for (const name of BOOTSTRAP_NAMESPACES) await ensure(byPath.get('/v1/namespaces'), { metadata: { name } });
+  const svc = byPath.get('/v1/services');
+  if (svc && !registry.entry(svc, 'default', 'kubernetes')) {
+    await registry
+      .create(ctx, svc, 'default', {
+        metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+        spec: { type: 'ClusterIP', clusterIP: kubernetesIP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
+      })
+      .catch((e) => {
+        if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+      });
+  }
   for (const pc of SYSTEM_PRIORITY_CLASSES)
     await ensure(byPath.get('scheduling.k8s.io/v1/priorityclasses'), { metadata: { name: pc.name }, value: pc.value, description: pc.description });
 }

@@ -14,6 +14,8 @@ export async function run(args: string[]): Promise<void> {
       'write-kubeconfig': { type: 'string', default: '/etc/skiff/skiff.yaml' },
       'datastore-endpoint': { type: 'string' },
       'disable-agent': { type: 'boolean', default: false },
+      'service-cidr': { type: 'string', default: '10.96.0.0/12' },
+      'service-node-port-range': { type: 'string', default: '30000-32767' },
     },
     strict: true,
   });
@@ -27,6 +29,8 @@ export async function run(args: string[]): Promise<void> {
     bindAddress: values['bind-address'],
     store,
     writeKubeconfig: values['write-kubeconfig'],
+    serviceCIDR: values['service-cidr'],
+    nodePortRange: values['service-node-port-range'],
   });
   process.stdout.write(`skiff server: API server listening on ${api.url} (kubeconfig ${values['write-kubeconfig']})\n`);
 
