@@ -29,6 +29,15 @@ function parseNumber(v: string | undefined, flag: string): number | undefined {
 }
 
 export async function run(argv: string[]): Promise<void> {
+  try {
+    await start(argv);
+  } catch (e) {
+    process.stderr.write(`skiff scheduler: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+async function start(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: normalizeBoolFlags(argv, ['--leader-elect']),
     options: {
