@@ -125,6 +125,14 @@ export class CycleState {
   read<T>(key: string): T | undefined {
     return this.data.get(key) as T | undefined;
   }
+  /** A copy for what-if runs (preemption, nominated pods): values with clone() are cloned. */
+  clone(): CycleState {
+    const c = new CycleState();
+    for (const [k, v] of this.data) c.data.set(k, v && typeof (v as { clone?: unknown }).clone === 'function' ? (v as { clone(): unknown }).clone() : v);
+    for (const s of this.skipFilter) c.skipFilter.add(s);
+    for (const s of this.skipScore) c.skipScore.add(s);
+    return c;
+  }
 }
 
 /** Read-only view of the cluster for one scheduling cycle. */
