@@ -1,8 +1,11 @@
-// `skiff server`: the control plane in one process (API server + store; later the scheduler,
-// controllers and a kubelet unless --disable-agent).
+// `skiff server`: the control plane in one process — store, API server, scheduler (and, as they
+// land, the controller manager and a kubelet unless --disable-agent). In-process components
+// talk to the API server over the in-process transport, through the full handler chain.
 import { parseArgs } from 'node:util';
 import { openStore } from '../storage/open.js';
-import { startApiServer } from '../apiserver/server.js';
+import { startApiServer, type ApiServer } from '../apiserver/server.js';
+import { Client } from '../client/index.js';
+import { defaultIdentity, startScheduler } from '../scheduler/scheduler.js';
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -14,13 +17,14 @@ export async function run(args: string[]): Promise<void> {
       'write-kubeconfig': { type: 'string', default: '/etc/skiff/skiff.yaml' },
       'datastore-endpoint': { type: 'string' },
       'disable-agent': { type: 'boolean', default: false },
+      'disable-scheduler': { type: 'boolean', default: false },
       'service-cidr': { type: 'string', default: '10.96.0.0/12' },
       'service-node-port-range': { type: 'string', default: '30000-32767' },
     },
     strict: true,
   });
   const port = Number(values['https-listen-port']);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --https-listen-port: ${values['https-listen-port']}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --https-listen-port: ${values['https-listen-port']}`);
   const dataDir = values['data-dir']!;
   const store = await openStore(values['datastore-endpoint'], dataDir);
   const api = await startApiServer({
@@ -32,6 +36,15 @@ export async function run(args: string[]): Promise<void> {
     serviceCIDR: values['service-cidr'],
     nodePortRange: values['service-node-port-range'],
   });
+  const stops: Array<() => Promise<void>> = [];
+  if (!values['disable-scheduler']) {
+    const scheduler = await startScheduler({
+      client: inProcessClient(api, 'system:kube-scheduler', 'skiff-scheduler'),
+      identity: defaultIdentity(),
+      leaderElect: true,
+    });
+    stops.push(() => scheduler.stop());
+  }
   process.stdout.write(`skiff server: API server listening on ${api.url} (kubeconfig ${values['write-kubeconfig']})\n`);
 
   let stopping = false;
@@ -39,10 +52,26 @@ export async function run(args: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`skiff server: ${signal}, shutting down\n`);
+    for (const s of stops.reverse()) await s().catch(() => undefined);
     await api.close();
     await store.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** A client for an in-process component, authenticated as user (upstream's component identities). */
+function inProcessClient(api: ApiServer, user: string, component: string): Client {
+  return new Client({
+    inProcess: { connect: (u) => api.connect(u), user: { name: user, groups: ['system:authenticated'] } },
+    component,
+    qps: 1000,
+    burst: 2000,
+  });
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`skiff server: ${msg}\n`);
+  process.exit(1);
 }
