@@ -1,6 +1,7 @@
 // HTTP entry for the OpenAPI documents: /openapi/v2, /openapi/v3 and /openapi/v3/<group version>.
 import { builtinResources } from '../../api/registry.js';
 import { buildDocuments, type Built, type OpenAPIDocs } from './documents.js';
+import { encodeOpenAPIv2, OPENAPI_V2_PROTOBUF } from './v2-protobuf.js';
 
 export interface OpenAPIResponse {
   status: number;
@@ -9,23 +10,46 @@ export interface OpenAPIResponse {
 }
 
 let docs: OpenAPIDocs | undefined;
+let v2Protobuf: Built | undefined;
 
 /** Built on the first request, not at server start. */
 function documents(): OpenAPIDocs {
   return (docs ??= buildDocuments(builtinResources));
 }
 
-const PROTOBUF_V2 = 'application/com.github.proto-openapi.spec.v2';
+/**
+ * The v2 document as gnostic protobuf, encoded from the JSON one on the first request for it. Its
+ * ETag is the JSON document's, as kube-openapi does (responses vary by Accept).
+ */
+function v2ProtobufDocument(): Built {
+  if (v2Protobuf) return v2Protobuf;
+  const json = documents().v2;
+  return (v2Protobuf = { body: encodeOpenAPIv2(JSON.parse(json.body.toString())).body, etag: json.etag });
+}
+
+// The encodings of /openapi/v2, as kube-openapi offers them: Accept type -> Content-Type. Both
+// spellings of the protobuf type are answered with the dotted one: Go's mime parser (client-go reads
+// the response Content-Type) rejects the '@' of the older spelling.
+const V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
+const V2_TYPES: Record<string, string> = {
+  'application/json': 'application/json',
+  [OPENAPI_V2_PROTOBUF]: V2_PROTOBUF,
+  [V2_PROTOBUF]: V2_PROTOBUF,
+};
 
 /**
  * Serves an OpenAPI path; undefined when path is not one. accept is the request's Accept header.
- * /openapi/v2 answers JSON; a client that accepts only the protobuf encoding gets 406, which
- * client-go's callers (kubectl apply) treat as "no OpenAPI v2" and fall back to built-in types.
+ * /openapi/v2 answers JSON, or gnostic's protobuf Document when Accept prefers it (client-go's
+ * OpenAPISchema()); an Accept that names neither gets 406.
  */
 export function serveOpenAPI(path: string, query: URLSearchParams, accept: string): OpenAPIResponse | undefined {
   if (path === '/openapi/v2') {
-    if (!acceptsJSON(accept)) return notAcceptable(accept);
-    return ok(documents().v2, 'no-cache, private');
+    const type = negotiateV2(accept);
+    if (!type) return notAcceptable();
+    if (type === 'application/json') return ok(documents().v2, 'no-cache, private');
+    const res = ok(v2ProtobufDocument(), 'no-cache, private');
+    res.headers['Content-Type'] = type;
+    return res;
   }
   if (path === '/openapi/v3' || path === '/openapi/v3/') return ok(documents().v3Index, 'no-cache, private');
   if (!path.startsWith('/openapi/v3/')) return undefined;
@@ -42,12 +66,32 @@ export function serveOpenAPI(path: string, query: URLSearchParams, accept: strin
   return res;
 }
 
-function acceptsJSON(accept: string): boolean {
-  if (!accept) return true;
-  return accept.split(',').some((part) => {
-    const type = part.split(';')[0].trim().toLowerCase();
-    return type === 'application/json' || type === '*/*' || type === 'application/*';
-  });
+/**
+ * The Content-Type of /openapi/v2 for an Accept header: the served type the client ranks highest (by
+ * q, then exact types before wildcards, then order); wildcards mean JSON. undefined when nothing
+ * acceptable is served.
+ */
+export function negotiateV2(accept: string): string | undefined {
+  if (!accept.trim()) return 'application/json';
+  let best: string | undefined;
+  let bestScore = 0;
+  for (const part of accept.split(',')) {
+    const [rawType, ...params] = part.split(';');
+    const type = rawType.trim().toLowerCase();
+    let q = 1;
+    for (const p of params) {
+      const [k, v] = p.split('=').map((x) => x.trim());
+      if (k === 'q') q = Number(v);
+    }
+    const wildcard = type === '*/*' || type === 'application/*';
+    const served = wildcard ? 'application/json' : V2_TYPES[type];
+    const score = q * 2 + (wildcard ? 0 : 1); // q has at most 3 decimals
+    if (served && q > 0 && score > bestScore) {
+      best = served;
+      bestScore = score;
+    }
+  }
+  return best;
 }
 
 function ok(doc: Built, cacheControl: string): OpenAPIResponse {
@@ -58,9 +102,8 @@ function ok(doc: Built, cacheControl: string): OpenAPIResponse {
   };
 }
 
-function notAcceptable(accept: string): OpenAPIResponse {
-  const what = accept.includes(PROTOBUF_V2) ? 'the protobuf encoding of the OpenAPI v2 document is not served; request application/json' : `only application/json is served`;
-  return status(406, 'NotAcceptable', what);
+function notAcceptable(): OpenAPIResponse {
+  return status(406, 'NotAcceptable', `only the following media types are accepted: ${Object.keys(V2_TYPES).join(', ')}`);
 }
 
 function status(code: number, reason: string, message: string): OpenAPIResponse {
@@ -71,4 +114,5 @@ function status(code: number, reason: string, message: string): OpenAPIResponse 
 /** For tests: forget the cached documents (e.g. after the resource list changed). */
 export function resetOpenAPICache(): void {
   docs = undefined;
+  v2Protobuf = undefined;
 }
