@@ -4,6 +4,8 @@ export async function main(argv: string[]): Promise<void> {
   switch (cmd) {
     case 'server':
       return (await import('./server.js')).run(rest);
+    case 'controller-manager':
+      return (await import('./controller-manager.js')).run(rest);
     case 'hollow-nodes':
       return (await import('./hollow-nodes.js')).run(rest);
     case 'scheduler':
@@ -24,6 +26,7 @@ const USAGE = `Usage: skiff <command> [flags]
 
 Commands:
   server       run the control plane (API server and store)
+  controller-manager  run the controllers (--kubeconfig PATH [--controllers ...] [--leader-elect])
   hollow-nodes simulate N nodes for scale tests (--count N)
   scheduler    run the scheduler against an API server (--kubeconfig)
 `;

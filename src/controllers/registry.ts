@@ -1,0 +1,18 @@
+// Every controller the controller manager can run, by upstream name. Add yours here: one entry
+// per controller, created fresh each time the manager (re)starts its controllers.
+import type { Controller } from './types.js';
+import { ReplicaSetController } from './replicaset/controller.js';
+import { DeploymentController } from './deployment/controller.js';
+
+export interface ControllerRegistration {
+  /** Upstream name as accepted by --controllers (the "-controller" suffixed form is accepted too). */
+  name: string;
+  create(): Controller;
+  /** Enabled by "*" (upstream keeps a few, like bootstrapsigner, off by default). */
+  enabledByDefault: boolean;
+}
+
+export const CONTROLLER_REGISTRY: ControllerRegistration[] = [
+  { name: 'replicaset', create: () => new ReplicaSetController(), enabledByDefault: true },
+  { name: 'deployment', create: () => new DeploymentController(), enabledByDefault: true },
+];
