@@ -109,5 +109,8 @@ test('serveOpenAPI: routing, caching headers, hash redirects, accept', () => {
   assert.equal(stale.headers.Location, entry.serverRelativeURL);
   assert.equal(serveOpenAPI('/openapi/v3/apis/nope/v1', q, '')!.status, 404);
   assert.equal(serveOpenAPI('/openapi/v2', q, 'application/json')!.status, 200);
-  assert.equal(serveOpenAPI('/openapi/v2', q, 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf')!.status, 406);
+  const pb = serveOpenAPI('/openapi/v2', q, 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf')!;
+  assert.equal(pb.status, 200);
+  assert.equal(pb.headers['Content-Type'], 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
+  assert.equal(serveOpenAPI('/openapi/v2', q, 'application/xml')!.status, 406);
 });
