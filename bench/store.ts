@@ -1,10 +1,13 @@
 // The bench/etcd-raw.ts workload through the Store interface, for sqlite and etcd:
-// 16 concurrent clients doing creates, CAS updates, then gets.
+// 16 concurrent clients doing creates, CAS updates, then gets. After each line, the share of
+// the phase's wall time that the main thread's event loop was busy (for sqlite, what the
+// commits leave to the rest of a server in the same process).
 // Run: npx tsc -p . && node dist/bench/store.js [opsPerClient]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import type { Store } from '../src/storage/store.js';
 import { SqliteStore } from '../src/storage/sqlite.js';
 import { openEtcdStore } from '../src/storage/etcd.js';
@@ -13,15 +16,23 @@ import { CLIENTS, measure, sampleValue } from './etcd-raw.js';
 
 export async function workload(name: string, stores: Store[], opsPerClient: number): Promise<void> {
   const revs = new Map<string, number>();
-  await measure(`${name} create`, stores, opsPerClient, async (s, w, i) => {
+  await phase(`${name} create`, stores, opsPerClient, async (s, w, i) => {
     const key = `/registry/bench/${w}/${i}`;
     revs.set(key, (await s.create(key, sampleValue(i))).modRevision);
   });
-  await measure(`${name} update`, stores, opsPerClient, async (s, w, i) => {
+  await phase(`${name} update`, stores, opsPerClient, async (s, w, i) => {
     const key = `/registry/bench/${w}/${i}`;
     revs.set(key, (await s.update(key, sampleValue(i + 1), revs.get(key)!)).modRevision);
   });
-  await measure(`${name} get`, stores, opsPerClient, (s, w, i) => s.get(`/registry/bench/${w}/${i}`));
+  await phase(`${name} get`, stores, opsPerClient, (s, w, i) => s.get(`/registry/bench/${w}/${i}`));
+}
+
+/** measure(), then the event loop utilisation of the main thread during it. */
+async function phase(label: string, stores: Store[], opsPerClient: number, op: (s: Store, w: number, i: number) => Promise<unknown>): Promise<void> {
+  const before = performance.eventLoopUtilization();
+  await measure(label, stores, opsPerClient, op);
+  const elu = performance.eventLoopUtilization(before);
+  console.log(`${label.padEnd(22)} event-loop busy=${(elu.utilization * 100).toFixed(0)}% (${elu.active.toFixed(0)}ms of ${(elu.active + elu.idle).toFixed(0)}ms)`);
 }
 
 async function main(): Promise<void> {
