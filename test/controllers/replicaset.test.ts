@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, waitFor, podsOwnedBy, template, type Cluster } from './deployment-harness.js';
-import { enabledControllers } from '../../src/controllers/manager.js';
+import { enabledControllers, startControllerManager } from '../../src/controllers/manager.js';
 import { computeHash } from '../../src/controllers/common/hash.js';
 import { compareForDeletion } from '../../src/controllers/common/pods.js';
 import { slowStartBatch } from '../../src/controllers/replicaset/controller.js';
@@ -155,4 +155,24 @@ test('helpers: slow start batches, deletion order, hash encoding, --controllers'
   assert.deepEqual(names(['*', '-deployment']), ['replicaset']);
   assert.deepEqual(names(['deployment-controller']), ['deployment']);
   assert.throws(() => names(['nope']), /not in the list of known controllers/);
+});
+
+test('leader election: the manager holds Lease kube-system/kube-controller-manager and releases it on stop', async () => {
+  const m = await startControllerManager({
+    client: c.client,
+    controllers: [],
+    leaderElect: true,
+    identity: 'cm-test-1',
+    leaseDurationMs: 2000,
+    renewDeadlineMs: 1500,
+    retryPeriodMs: 100,
+  });
+  const lease = await waitFor(async () => {
+    const l = await c.client.leases.get('kube-system', 'kube-controller-manager').catch(() => undefined);
+    return l?.spec?.holderIdentity === 'cm-test-1' && l;
+  }, 5000, 'lease held');
+  assert.equal(lease.spec.leaseDurationSeconds, 2);
+  await m.stop();
+  const after = await c.client.leases.get('kube-system', 'kube-controller-manager');
+  assert.equal(after.spec.holderIdentity ?? '', '');
 });
