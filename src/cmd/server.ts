@@ -1,11 +1,12 @@
-// `skiff server`: the control plane in one process — store, API server, scheduler (and, as they
-// land, the controller manager and a kubelet unless --disable-agent). In-process components
+// `skiff server`: the control plane in one process — store, API server, scheduler, controller
+// manager (and, once it lands, a kubelet unless --disable-agent). In-process components
 // talk to the API server over the in-process transport, through the full handler chain.
 import { parseArgs } from 'node:util';
 import { openStore } from '../storage/open.js';
 import { startApiServer, type ApiServer } from '../apiserver/server.js';
 import { Client } from '../client/index.js';
 import { defaultIdentity, startScheduler } from '../scheduler/scheduler.js';
+import { startControllerManager } from '../controllers/manager.js';
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -18,6 +19,8 @@ export async function run(args: string[]): Promise<void> {
       'datastore-endpoint': { type: 'string' },
       'disable-agent': { type: 'boolean', default: false },
       'disable-scheduler': { type: 'boolean', default: false },
+      'disable-controller-manager': { type: 'boolean', default: false },
+      controllers: { type: 'string', default: '*' },
       'service-cidr': { type: 'string', default: '10.96.0.0/12' },
       'service-node-port-range': { type: 'string', default: '30000-32767' },
     },
@@ -44,6 +47,15 @@ export async function run(args: string[]): Promise<void> {
       leaderElect: true,
     });
     stops.push(() => scheduler.stop());
+  }
+  if (!values['disable-controller-manager']) {
+    const cm = await startControllerManager({
+      client: inProcessClient(api, 'system:kube-controller-manager', 'skiff-controller-manager'),
+      controllers: values.controllers!.split(',').map((c) => c.trim()).filter(Boolean),
+      identity: defaultIdentity(),
+      leaderElect: true,
+    });
+    stops.push(() => cm.stop());
   }
   process.stdout.write(`skiff server: API server listening on ${api.url} (kubeconfig ${values['write-kubeconfig']})\n`);
 
