@@ -238,3 +238,37 @@ test('progress deadline exceeded when new pods never become ready', async () => 
     c.holdBack(undefined);
   }
 });
+
+test('scaling during a stuck rollout scales the ReplicaSets in proportion (max-replicas annotations)', async () => {
+  c.holdBack((p) => p.spec?.containers?.[0]?.image === 'nginx:never');
+  try {
+    await c.client.deployments.create(ns, deployment('prop', 4));
+    await rolledOut('prop');
+    await c.client.deployments.patch(ns, 'prop', { spec: { template: { spec: { containers: [{ name: 'app', image: 'nginx:never' }] } } } }, 'strategic');
+    // 25%/25% of 4: the rollout stops at old 3 + new 2 (5 pods, 3 available).
+    const sizes = async () => {
+      const rss = await rsOf('prop');
+      const img = (rs: KObject) => rs.spec.template.spec.containers[0].image;
+      return {
+        old: rss.find((rs) => img(rs) === 'nginx:1.25')!,
+        cur: rss.find((rs) => img(rs) === 'nginx:never'),
+      };
+    };
+    await waitFor(async () => {
+      const s = await sizes();
+      return s.old.spec.replicas === 3 && s.cur?.spec.replicas === 2;
+    }, 10_000, 'old 3 / new 2');
+    await c.client.deployments.scale(ns, 'prop', 8);
+    // 8 + 2 surge = 10, split 3:2 → 6:4.
+    const s = await waitFor(async () => {
+      const s = await sizes();
+      return s.old.spec.replicas === 6 && s.cur?.spec.replicas === 4 && s;
+    }, 10_000, 'proportional 6 / 4');
+    for (const rs of [s.old, s.cur!]) {
+      assert.equal(rs.metadata!.annotations!['deployment.kubernetes.io/desired-replicas'], '8');
+      assert.equal(rs.metadata!.annotations!['deployment.kubernetes.io/max-replicas'], '10');
+    }
+  } finally {
+    c.holdBack(undefined);
+  }
+});
