@@ -14,6 +14,7 @@ import type { RequestContext } from './context.js';
 import type { ResourceRequest } from './request-info.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
 import type { WatchCache } from './watch-cache.js';
+import type { ServiceAccountTokens } from './service-account-tokens.js';
 import { labelSelectorFromObject } from './selectors.js';
 import { formatLabelSelector } from '../api/printers.js';
 
@@ -29,6 +30,7 @@ export interface HandlerEnv {
   registry: Registry;
   cache: WatchCache;
   patch: PatchSupport;
+  tokens: ServiceAccountTokens;
 }
 
 const PATCH_TYPES = [
@@ -76,6 +78,11 @@ export async function handleResource(
   const name = info.name;
   if (sub === 'scale') return handleScale(env, ctx, req, res, r, ns, name, q);
   if (sub === 'binding') return handleBinding(env, ctx, req, res, r, ns!, name);
+  if (sub === 'token') {
+    if (method !== 'POST') throw methodNotAllowed();
+    const request = decodeObject(await readBody(req), req.headers['content-type']);
+    return sendJson(res, 201, env.tokens.issue(registry.get(r, ns, name), request));
+  }
 
   switch (method) {
     case 'GET': {
@@ -108,6 +115,7 @@ function isKnownSubresource(r: Resource, sub: string): boolean {
   if (sub === 'scale') return !!s.scale;
   if (sub === 'binding') return !!s.binding;
   if (sub === 'finalize') return r.group === '' && r.plural === 'namespaces';
+  if (sub === 'token') return r.group === '' && r.plural === 'serviceaccounts';
   return false;
 }
 

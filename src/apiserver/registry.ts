@@ -148,8 +148,11 @@ export class Registry {
     let next: KObject;
     if (subresource === 'status') {
       // Only status changes through /status (upstream ResetObjectMetaForStatus + spec reset).
+      // Annotations pass through, as upstream's status strategies allow (controllers record
+      // e.g. deployment.kubernetes.io/revision with their status write).
       next = structuredClone(old);
       next.status = obj.status;
+      if (meta.annotations !== undefined) next.metadata!.annotations = meta.annotations;
       next.metadata!.resourceVersion = meta.resourceVersion;
     } else if (subresource === 'finalize') {
       // namespaces/finalize: only spec.finalizers changes (the namespace controller's last step).

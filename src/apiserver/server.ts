@@ -24,6 +24,7 @@ import { systemContext, type RequestContext, type UserInfo } from './context.js'
 import { patchSupport } from './patch-support.js';
 import { IN_PROCESS_USER, inProcessUser, socketPair } from './in-process.js';
 import { ServiceAllocator, firstServiceIP, parseCidr, type NodePortRange } from './service-allocator.js';
+import { ServiceAccountTokens } from './service-account-tokens.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -80,8 +81,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const services = new ServiceAllocator(opts.store, serviceCidr, parsePortRange(opts.nodePortRange ?? '30000-32767'));
   await services.start([...cache.resource('services').items.values()].map((e) => e.obj));
   registry.services = services;
-  const discovery = new Discovery(resources);
-  const env: HandlerEnv = { registry, cache, patch };
+  const core = (plural: string) => byPath.get(`/v1/${plural}`)!;
+  const lookup = (plural: string) => (ns: string | undefined, name: string) => registry.entry(core(plural), ns, name)?.obj;
+  const tokens = new ServiceAccountTokens(pki.serviceAccountKeyPem, {
+    serviceAccount: lookup('serviceaccounts'),
+    pod: lookup('pods'),
+    secret: lookup('secrets'),
+    node: (name) => lookup('nodes')(undefined, name),
+  });
+  const discovery = new Discovery(
+    resources,
+    new Map([[core('serviceaccounts'), [{ name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } }]]]),
+  );
+  const env: HandlerEnv = { registry, cache, patch, tokens };
   const openapi = await loadOpenAPI();
   let ready = false;
 
@@ -127,7 +139,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       case '/version':
         return sendJson(res, 200, SERVER_VERSION);
     }
-    const user = authenticate(req);
+    const user = authenticate(req, tokens);
     if (!user) throw unauthorized();
     const ctx: RequestContext = {
       user,
@@ -217,9 +229,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 /** The identity of each TLS connection, parsed from its client certificate once. */
 const connectionUsers = new WeakMap<object, UserInfo | null>();
 
-function authenticate(req: IncomingMessage): UserInfo | undefined {
+function authenticate(req: IncomingMessage, tokens: ServiceAccountTokens): UserInfo | undefined {
   const local = inProcessUser(req.socket);
   if (local) return local;
+  const auth = req.headers.authorization;
+  if (auth && /^bearer /i.test(auth)) return tokens.authenticate(auth.slice(7).trim());
   const sock = req.socket as TLSSocket;
   let user = connectionUsers.get(sock);
   if (user === undefined) {
