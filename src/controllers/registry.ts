@@ -3,6 +3,9 @@
 import type { Controller } from './types.js';
 import { ReplicaSetController } from './replicaset/controller.js';
 import { DeploymentController } from './deployment/controller.js';
+import { NamespaceController } from './namespace/controller.js';
+import { GarbageCollector } from './garbage-collector/controller.js';
+import { PodGCController } from './podgc/controller.js';
 
 export interface ControllerRegistration {
   /** Upstream name as accepted by --controllers (the "-controller" suffixed form is accepted too). */
@@ -15,4 +18,7 @@ export interface ControllerRegistration {
 export const CONTROLLER_REGISTRY: ControllerRegistration[] = [
   { name: 'replicaset', create: () => new ReplicaSetController(), enabledByDefault: true },
   { name: 'deployment', create: () => new DeploymentController(), enabledByDefault: true },
+  { name: 'namespace', create: () => new NamespaceController(), enabledByDefault: true },
+  { name: 'garbage-collector', create: () => new GarbageCollector(), enabledByDefault: true },
+  { name: 'pod-garbage-collector', create: () => new PodGCController(), enabledByDefault: true },
 ];
