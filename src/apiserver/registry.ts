@@ -23,6 +23,7 @@ import { storageKey } from './resource.js';
 import type { CacheEntry, WatchCache } from './watch-cache.js';
 import type { RequestContext } from './context.js';
 import type { ServiceAllocator } from './service-allocator.js';
+import type { AdmissionAttributes } from './admission/types.js';
 
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
@@ -42,6 +43,8 @@ export interface DeleteResult {
 export interface WriteHooks {
   /** Runs before validation on create/update (mutating admission, managedFields tracking). */
   beforeWrite?(ctx: RequestContext, r: Resource, obj: KObject, old: KObject | undefined, subresource?: string): void | Promise<void>;
+  /** Validating admission, after validation and before the store write. */
+  admit?(a: AdmissionAttributes): Promise<void>;
 }
 
 const GENERATE_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
@@ -57,7 +60,7 @@ export class Registry {
   constructor(
     private readonly store: Store,
     private readonly cache: WatchCache,
-    private readonly hooks: WriteHooks = {},
+    readonly hooks: WriteHooks = {},
   ) {}
 
   private isServices(r: Resource): boolean {
@@ -101,6 +104,7 @@ export class Registry {
     dropEmptyMetadata(obj);
     await this.hooks.beforeWrite?.(ctx, r, obj, undefined);
     this.validate(r, obj, undefined);
+    await this.hooks.admit?.({ ctx, resource: r, operation: 'CREATE', namespace: meta.namespace, obj });
     if (r.namespaced) this.admitNamespace(meta.namespace!);
     const key = storageKey(r, meta.namespace, meta.name!);
     if (this.isServices(r) && this.cache.resource(r.storage).items.has(key)) throw alreadyExists(r.group, r.plural, meta.name!);
@@ -181,6 +185,7 @@ export class Registry {
     dropEmptyMetadata(next);
     await this.hooks.beforeWrite?.(ctx, r, next, old, subresource);
     this.validate(r, next, old);
+    await this.hooks.admit?.({ ctx, resource: r, subresource, operation: 'UPDATE', namespace: namespace, obj: next, old });
 
     if (unchanged(next, old)) return old;
     const nm = next.metadata!;

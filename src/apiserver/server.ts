@@ -25,6 +25,7 @@ import { patchSupport } from './patch-support.js';
 import { IN_PROCESS_USER, inProcessUser, socketPair } from './in-process.js';
 import { ServiceAllocator, firstServiceIP, parseCidr, type NodePortRange } from './service-allocator.js';
 import { ServiceAccountTokens } from './service-account-tokens.js';
+import { admissionChain, validatingAdmission } from './admission/index.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -76,7 +77,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const cache = new WatchCache(opts.store, storages);
   await cache.start();
   const patch = patchSupport();
-  const registry = new Registry(opts.store, cache, patch.hooks);
+  const registry = new Registry(opts.store, cache, { ...patch.hooks });
+  registry.hooks.admit = admissionChain(validatingAdmission({ registry, resource: (p) => byPath.get(p) }));
   const serviceCidr = parseCidr(opts.serviceCIDR ?? '10.96.0.0/12');
   const services = new ServiceAllocator(opts.store, serviceCidr, parsePortRange(opts.nodePortRange ?? '30000-32767'));
   await services.start([...cache.resource('services').items.values()].map((e) => e.obj));

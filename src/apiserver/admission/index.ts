@@ -1,0 +1,22 @@
+// The validating admission chain, in upstream's order. Each plugin gets read access to current
+// objects through the registry (from the watch cache) and may write through it (e.g. quota usage).
+import type { Registry } from '../registry.js';
+import type { Resource } from '../resource.js';
+import type { AdmissionAttributes, ValidatingAdmission } from './types.js';
+
+export interface AdmissionEnv {
+  registry: Registry;
+  /** The served resource for "group/version/plural" (e.g. "/v1/resourcequotas"). */
+  resource(path: string): Resource | undefined;
+}
+
+/** Builds the plugins; add new ones here. */
+export function validatingAdmission(_env: AdmissionEnv): ValidatingAdmission[] {
+  return [];
+}
+
+export function admissionChain(plugins: ValidatingAdmission[]): (a: AdmissionAttributes) => Promise<void> {
+  return async (a) => {
+    for (const p of plugins) await p.validate(a);
+  };
+}
