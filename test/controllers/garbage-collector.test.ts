@@ -215,3 +215,22 @@ test('graph: 10,000 pods in and one owner out without full scans', () => {
   assert.ok(queued.every((n) => n.owners[0].uid === 'rs-uid-3'));
   assert.ok(elapsed < 2000, `graph updates took ${elapsed.toFixed(0)} ms`);
 });
+
+test('collects 3,000 pods of one deleted owner', async () => {
+  const n = 3000;
+  const owner = await env.client.replicaSets.create(ns, {
+    metadata: { name: 'big' },
+    spec: { replicas: 0, selector: { matchLabels: { big: 'yes' } }, template: { metadata: { labels: { big: 'yes' } }, spec: podSpec } },
+  });
+  const ref = refTo(owner, { controller: true, blockOwnerDeletion: true });
+  for (let i = 0; i < n; i += 100)
+    await Promise.all(
+      Array.from({ length: Math.min(100, n - i) }, (_, j) =>
+        env.client.pods.create(ns, { metadata: { name: `big-${i + j}`, labels: { big: 'yes' }, ownerReferences: [ref] }, spec: podSpec }),
+      ),
+    );
+  const start = performance.now();
+  await env.client.replicaSets.delete(ns, 'big', { propagationPolicy: 'Background' });
+  await waitFor(async () => (await env.client.pods.list(ns, { labelSelector: 'big=yes', limit: 1 })).items.length === 0, 20_000, 'all pods collected');
+  assert.ok(performance.now() - start < 20_000);
+});
