@@ -6,6 +6,9 @@ import { DeploymentController } from './deployment/controller.js';
 import { NamespaceController } from './namespace/controller.js';
 import { GarbageCollector } from './garbage-collector/controller.js';
 import { PodGCController } from './podgc/controller.js';
+import { JobController } from './job/controller.js';
+import { CronJobController } from './cronjob/controller.js';
+import { TTLAfterFinishedController } from './ttl-after-finished/controller.js';
 
 export interface ControllerRegistration {
   /** Upstream name as accepted by --controllers (the "-controller" suffixed form is accepted too). */
@@ -21,4 +24,7 @@ export const CONTROLLER_REGISTRY: ControllerRegistration[] = [
   { name: 'namespace', create: () => new NamespaceController(), enabledByDefault: true },
   { name: 'garbage-collector', create: () => new GarbageCollector(), enabledByDefault: true },
   { name: 'pod-garbage-collector', create: () => new PodGCController(), enabledByDefault: true },
+  { name: 'job', create: () => new JobController(), enabledByDefault: true },
+  { name: 'cronjob', create: () => new CronJobController(), enabledByDefault: true },
+  { name: 'ttl-after-finished', create: () => new TTLAfterFinishedController(), enabledByDefault: true },
 ];
