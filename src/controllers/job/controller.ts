@@ -431,6 +431,8 @@ export class JobController implements Controller {
     const ns = job.metadata!.namespace!;
     const uid = job.metadata!.uid;
     const all = this.pods.list(ns);
+    const ours = new Set<string>();
+    for (const p of all) if (getControllerOf(p)?.uid === uid) ours.add(p.metadata!.uid!);
     const claimed = await claimObjects(all, {
       owner: job,
       ownerApiVersion: 'batch/v1',
@@ -441,8 +443,7 @@ export class JobController implements Controller {
     });
     const out: KObject[] = [];
     for (const p of claimed) {
-      const wasOurs = all.some((o) => o.metadata?.uid === p.metadata?.uid && getControllerOf(o)?.uid === uid);
-      if (wasOurs || hasTrackingFinalizer(p)) {
+      if (ours.has(p.metadata!.uid!) || hasTrackingFinalizer(p)) {
         out.push(p);
         continue;
       }
