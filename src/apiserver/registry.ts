@@ -157,6 +157,8 @@ export class Registry {
       next = structuredClone(old);
       next.status = obj.status;
       if (meta.annotations !== undefined) next.metadata!.annotations = meta.annotations;
+      // A server-side apply to /status brings its own managedFields (Update writes are tracked after).
+      if (ctx.applying && meta.managedFields !== undefined) next.metadata!.managedFields = meta.managedFields;
       next.metadata!.resourceVersion = meta.resourceVersion;
     } else if (subresource === 'finalize') {
       // namespaces/finalize: only spec.finalizers changes (the namespace controller's last step).
