@@ -233,6 +233,7 @@ export class Registry {
       } catch (err) {
         const retryable = err instanceof ApiError && (err.reason === 'Conflict' || err.reason === 'AlreadyExists');
         if (!retryable || attempt >= 5) throw err;
+        await this.catchUp();
       }
     }
   }
@@ -268,7 +269,27 @@ export class Registry {
     }
   }
 
+  /** After a conflict: wait until the cache reflects everything the store has committed. */
+  private async catchUp(): Promise<void> {
+    await this.cache.waitFor(await this.store.currentRevision(), 5000).catch(() => undefined);
+  }
+
   async delete(ctx: RequestContext, r: Resource, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<DeleteResult> {
+    // Without a resourceVersion precondition a delete is unconditional: a conflict only means our
+    // cached copy was behind another writer, so catch up and decide again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deleteOnce(ctx, r, namespace, name, opts);
+      } catch (err) {
+        const retry =
+          err instanceof ApiError && err.reason === 'Conflict' && !err.message.includes('Precondition failed') && !opts.preconditions?.resourceVersion && attempt < 5;
+        if (!retry) throw err;
+        await this.catchUp();
+      }
+    }
+  }
+
+  private async deleteOnce(ctx: RequestContext, r: Resource, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<DeleteResult> {
     const key = storageKey(r, namespace, name);
     const cur = this.cache.resource(r.storage).items.get(key);
     if (!cur) throw notFound(r.group, r.plural, name);

@@ -22,6 +22,7 @@ import { toResource, type Resource } from './resource.js';
 import { WatchCache } from './watch-cache.js';
 import { systemContext, type RequestContext, type UserInfo } from './context.js';
 import { patchSupport } from './patch-support.js';
+import { serveOpenAPI } from './openapi/index.js';
 import { IN_PROCESS_USER, inProcessUser, socketPair } from './in-process.js';
 import { ServiceAllocator, firstServiceIP, parseCidr, type NodePortRange } from './service-allocator.js';
 import { ServiceAccountTokens } from './service-account-tokens.js';
@@ -96,7 +97,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     new Map([[core('serviceaccounts'), [{ name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } }]]]),
   );
   const env: HandlerEnv = { registry, cache, patch, tokens };
-  const openapi = await loadOpenAPI();
   let ready = false;
 
   await bootstrap(registry, byPath, firstServiceIP(serviceCidr));
@@ -153,7 +153,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (dry.length) throw new ApiError(400, 'BadRequest', `dryRun: Unsupported value: "${dry[0]}": supported values: "All"`);
 
     if (path.startsWith('/openapi/')) {
-      const out = openapi?.(path, q, req.headers.accept ?? '');
+      const out = serveOpenAPI(path, q, req.headers.accept ?? '');
       if (!out) throw notFound('', '', path);
       res.writeHead(out.status, { ...out.headers, 'Content-Length': out.body.length });
       res.end(out.body);
@@ -291,17 +291,4 @@ async function bootstrap(registry: Registry, byPath: Map<string, Resource>, kube
   }
   for (const pc of SYSTEM_PRIORITY_CLASSES)
     await ensure(byPath.get('scheduling.k8s.io/v1/priorityclasses'), { metadata: { name: pc.name }, value: pc.value, description: pc.description });
-}
-
-type OpenAPIHandler = (path: string, q: URLSearchParams, accept: string) => { status: number; headers: Record<string, string>; body: Buffer } | undefined;
-
-/** The OpenAPI documents (src/apiserver/openapi), when that module is present. */
-async function loadOpenAPI(): Promise<OpenAPIHandler | undefined> {
-  const mod = './openapi/index.js';
-  try {
-    const m = await import(mod);
-    return m.serveOpenAPI as OpenAPIHandler;
-  } catch {
-    return undefined;
-  }
 }
