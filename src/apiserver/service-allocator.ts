@@ -131,22 +131,25 @@ export class ServiceAllocator {
       if (spec.type === 'NodePort' || (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false)) {
         const oldPorts = new Set(old ? nodePortsOf(old) : []);
         const seen = new Set<number>();
-        for (const [i, p] of (spec.ports ?? []).entries()) {
-          if (p.nodePort && (oldPorts.has(p.nodePort) || seen.has(p.nodePort))) {
+        const ports: any[] = spec.ports ?? [];
+        // Requested ports first, so a random pick cannot take one that is asked for later.
+        for (const [i, p] of ports.entries()) {
+          if (!p.nodePort) continue;
+          if (oldPorts.has(p.nodePort) || seen.has(p.nodePort)) {
             seen.add(p.nodePort);
             continue;
           }
-          if (p.nodePort) {
-            if (p.nodePort < this.ports.min || p.nodePort > this.ports.max)
-              errs.push(fieldInvalid(`spec.ports[${i}].nodePort`, p.nodePort, `provided port is not in the valid range. The range of valid ports is ${this.ports.min}-${this.ports.max}`));
-            else if (!(await this.reserve(PORT_PREFIX, p.nodePort, owner, dryRun, this.usedPorts, taken)))
-              errs.push(fieldInvalid(`spec.ports[${i}].nodePort`, p.nodePort, 'provided port is already allocated'));
-          } else {
-            const port = await this.pickPort(owner, dryRun, taken);
-            if (!port) errs.push(fieldInvalid(`spec.ports[${i}].nodePort`, 0, 'failed to allocate a nodePort: range is full'));
-            else p.nodePort = port;
-          }
-          if (p.nodePort) seen.add(p.nodePort);
+          if (p.nodePort < this.ports.min || p.nodePort > this.ports.max)
+            errs.push(fieldInvalid(`spec.ports[${i}].nodePort`, p.nodePort, `provided port is not in the valid range. The range of valid ports is ${this.ports.min}-${this.ports.max}`));
+          else if (!(await this.reserve(PORT_PREFIX, p.nodePort, owner, dryRun, this.usedPorts, taken)))
+            errs.push(fieldInvalid(`spec.ports[${i}].nodePort`, p.nodePort, 'provided port is already allocated'));
+          seen.add(p.nodePort);
+        }
+        for (const [i, p] of ports.entries()) {
+          if (p.nodePort) continue;
+          const port = await this.pickPort(owner, dryRun, taken);
+          if (!port) errs.push(fieldInvalid(`spec.ports[${i}].nodePort`, 0, 'failed to allocate a nodePort: range is full'));
+          else p.nodePort = port;
         }
       }
     } catch (e) {
