@@ -9,6 +9,7 @@ import { PodGCController } from './podgc/controller.js';
 import { JobController } from './job/controller.js';
 import { CronJobController } from './cronjob/controller.js';
 import { TTLAfterFinishedController } from './ttl-after-finished/controller.js';
+import { StatefulSetController } from './statefulset/controller.js';
 
 export interface ControllerRegistration {
   /** Upstream name as accepted by --controllers (the "-controller" suffixed form is accepted too). */
@@ -27,4 +28,5 @@ export const CONTROLLER_REGISTRY: ControllerRegistration[] = [
   { name: 'job', create: () => new JobController(), enabledByDefault: true },
   { name: 'cronjob', create: () => new CronJobController(), enabledByDefault: true },
   { name: 'ttl-after-finished', create: () => new TTLAfterFinishedController(), enabledByDefault: true },
+  { name: 'statefulset', create: () => new StatefulSetController(), enabledByDefault: true },
 ];
