@@ -10,6 +10,14 @@ import { JobController } from './job/controller.js';
 import { CronJobController } from './cronjob/controller.js';
 import { TTLAfterFinishedController } from './ttl-after-finished/controller.js';
 import { StatefulSetController } from './statefulset/controller.js';
+import { ResourceQuotaController } from './resourcequota/controller.js';
+import { newReplicationControllerController } from './replicationcontroller/controller.js';
+import { EndpointsController } from './endpoints/controller.js';
+import { EndpointSliceController } from './endpointslice/controller.js';
+import { ServiceAccountsController } from './serviceaccount/controller.js';
+import { NodeLifecycleController } from './nodelifecycle/controller.js';
+import { TaintEvictionController } from './nodelifecycle/taint-eviction.js';
+import { NodeIpamController } from './nodeipam/controller.js';
 
 export interface ControllerRegistration {
   /** Upstream name as accepted by --controllers (the "-controller" suffixed form is accepted too). */
@@ -29,4 +37,12 @@ export const CONTROLLER_REGISTRY: ControllerRegistration[] = [
   { name: 'cronjob', create: () => new CronJobController(), enabledByDefault: true },
   { name: 'ttl-after-finished', create: () => new TTLAfterFinishedController(), enabledByDefault: true },
   { name: 'statefulset', create: () => new StatefulSetController(), enabledByDefault: true },
+  { name: 'resourcequota', create: () => new ResourceQuotaController(), enabledByDefault: true },
+  { name: 'replicationcontroller', create: () => newReplicationControllerController(), enabledByDefault: true },
+  { name: 'endpoints', create: () => new EndpointsController(), enabledByDefault: true },
+  { name: 'endpointslice', create: () => new EndpointSliceController(), enabledByDefault: true },
+  { name: 'serviceaccount', create: () => new ServiceAccountsController(), enabledByDefault: true },
+  { name: 'node-lifecycle', create: () => new NodeLifecycleController(), enabledByDefault: true },
+  { name: 'taint-eviction', create: () => new TaintEvictionController(), enabledByDefault: true },
+  { name: 'node-ipam', create: () => new NodeIpamController(), enabledByDefault: true },
 ];

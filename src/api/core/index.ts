@@ -12,10 +12,12 @@ import { endpoints } from './endpoints.js';
 import { limitranges } from './limitrange.js';
 import { resourcequotas } from './resourcequota.js';
 import { persistentvolumes, persistentvolumeclaims } from './persistentvolume.js';
+import { replicationcontrollers } from './replicationcontroller.js';
 
 export const resources: ResourceDef[] = [
   pods, namespaces, services, configmaps, secrets, nodes, events, serviceaccounts, endpoints,
   limitranges, resourcequotas, persistentvolumes, persistentvolumeclaims,
+  replicationcontrollers,
 ];
 
 export { defaultPodSpec, defaultContainer, validatePodSpec, validateResources, validateTolerations } from './podspec.js';

@@ -3,6 +3,7 @@
 import type { Registry } from '../registry.js';
 import type { Resource } from '../resource.js';
 import type { AdmissionAttributes, ValidatingAdmission } from './types.js';
+import { ResourceQuotaAdmission } from './resource-quota.js';
 
 export interface AdmissionEnv {
   registry: Registry;
@@ -11,8 +12,8 @@ export interface AdmissionEnv {
 }
 
 /** Builds the plugins; add new ones here. */
-export function validatingAdmission(_env: AdmissionEnv): ValidatingAdmission[] {
-  return [];
+export function validatingAdmission(env: AdmissionEnv): ValidatingAdmission[] {
+  return [new ResourceQuotaAdmission(env)];
 }
 
 export function admissionChain(plugins: ValidatingAdmission[]): (a: AdmissionAttributes) => Promise<void> {
