@@ -12,12 +12,6 @@ import { TTLAfterFinishedController } from './ttl-after-finished/controller.js';
 import { StatefulSetController } from './statefulset/controller.js';
 import { ResourceQuotaController } from './resourcequota/controller.js';
 import { newReplicationControllerController } from './replicationcontroller/controller.js';
-import { EndpointsController } from './endpoints/controller.js';
-import { EndpointSliceController } from './endpointslice/controller.js';
-import { ServiceAccountsController } from './serviceaccount/controller.js';
-import { NodeLifecycleController } from './nodelifecycle/controller.js';
-import { TaintEvictionController } from './nodelifecycle/taint-eviction.js';
-import { NodeIpamController } from './nodeipam/controller.js';
 
 export interface ControllerRegistration {
   /** Upstream name as accepted by --controllers (the "-controller" suffixed form is accepted too). */
@@ -39,10 +33,4 @@ export const CONTROLLER_REGISTRY: ControllerRegistration[] = [
   { name: 'statefulset', create: () => new StatefulSetController(), enabledByDefault: true },
   { name: 'resourcequota', create: () => new ResourceQuotaController(), enabledByDefault: true },
   { name: 'replicationcontroller', create: () => newReplicationControllerController(), enabledByDefault: true },
-  { name: 'endpoints', create: () => new EndpointsController(), enabledByDefault: true },
-  { name: 'endpointslice', create: () => new EndpointSliceController(), enabledByDefault: true },
-  { name: 'serviceaccount', create: () => new ServiceAccountsController(), enabledByDefault: true },
-  { name: 'node-lifecycle', create: () => new NodeLifecycleController(), enabledByDefault: true },
-  { name: 'taint-eviction', create: () => new TaintEvictionController(), enabledByDefault: true },
-  { name: 'node-ipam', create: () => new NodeIpamController(), enabledByDefault: true },
 ];
