@@ -12,6 +12,8 @@ import { TTLAfterFinishedController } from './ttl-after-finished/controller.js';
 import { StatefulSetController } from './statefulset/controller.js';
 import { ResourceQuotaController } from './resourcequota/controller.js';
 import { newReplicationControllerController } from './replicationcontroller/controller.js';
+import { EndpointsController } from './endpoints/controller.js';
+import { EndpointSliceController } from './endpointslice/controller.js';
 
 export interface ControllerRegistration {
   /** Upstream name as accepted by --controllers (the "-controller" suffixed form is accepted too). */
@@ -33,4 +35,6 @@ export const CONTROLLER_REGISTRY: ControllerRegistration[] = [
   { name: 'statefulset', create: () => new StatefulSetController(), enabledByDefault: true },
   { name: 'resourcequota', create: () => new ResourceQuotaController(), enabledByDefault: true },
   { name: 'replicationcontroller', create: () => newReplicationControllerController(), enabledByDefault: true },
+  { name: 'endpoints', create: () => new EndpointsController(), enabledByDefault: true },
+  { name: 'endpointslice', create: () => new EndpointSliceController(), enabledByDefault: true },
 ];
