@@ -12,7 +12,7 @@ describe('bad input over HTTPS', () => {
   let s: TestServer;
   let http: ReturnType<typeof makeClient>;
   before(async () => {
-    s = await startServer();
+    s = await startServer({ apiOnly: true });
     http = makeClient(credentials(s.kubeconfig));
     const r = await http.request('POST', '/api/v1/namespaces', JSON.stringify(namespace(NS)));
     assert.equal(r.status, 201, r.text);

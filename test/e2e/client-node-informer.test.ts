@@ -15,7 +15,7 @@ describe('@kubernetes/client-node informer', () => {
   let kc: k8s.KubeConfig;
   let api: k8s.CoreV1Api;
   before(async () => {
-    s = await startServer();
+    s = await startServer({ apiOnly: true });
     await createObjects(s, namespace(NS), namespace('churn'));
     kc = new k8s.KubeConfig();
     kc.loadFromFile(s.kubeconfig);

@@ -30,7 +30,7 @@ describe('durability across kill -9', () => {
   });
 
   it('every acknowledged create survives; resourceVersions stay consistent', async () => {
-    s = await startServer({ dataDir });
+    s = await startServer({ dataDir, apiOnly: true });
     let http = makeClient(credentials(s.kubeconfig), { maxSockets: WORKERS });
     const ns = await http.request('POST', '/api/v1/namespaces', JSON.stringify(namespace(NS)));
     assert.equal(ns.status, 201, ns.text);
@@ -63,7 +63,7 @@ describe('durability across kill -9', () => {
     assert.ok(failures > 0, 'some writes were in flight at the kill');
     assert.ok(acks.length >= 600);
 
-    s = await startServer({ dataDir });
+    s = await startServer({ dataDir, apiOnly: true });
     http = makeClient(credentials(s.kubeconfig));
     try {
       const list = await http.request('GET', `/api/v1/namespaces/${NS}/configmaps`);

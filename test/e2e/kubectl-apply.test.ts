@@ -11,7 +11,7 @@ const V2 = fixture('app-v2.yaml');
 describe('kubectl create -f / apply -f', () => {
   let s: TestServer;
   before(async () => {
-    s = await startServer();
+    s = await startServer({ apiOnly: true });
     await createObjects(s, namespace('csa'), namespace('ssa'), namespace('made'), namespace('dry'));
   });
   after(async () => {

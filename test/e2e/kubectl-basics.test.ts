@@ -6,7 +6,7 @@ import { startServer, type TestServer } from '../helpers/cluster.js';
 describe('kubectl basics', () => {
   let s: TestServer;
   before(async () => {
-    s = await startServer();
+    s = await startServer({ apiOnly: true });
   });
   after(async () => {
     await s?.stop();

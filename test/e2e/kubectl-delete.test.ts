@@ -16,7 +16,7 @@ const pod = (name: string, extra: Record<string, unknown> = {}) => ({
 describe('kubectl delete, create generators, wait and events', () => {
   let s: TestServer;
   before(async () => {
-    s = await startServer();
+    s = await startServer({ apiOnly: true });
     await createObjects(s, namespace(NS), namespace('ev'));
   });
   after(async () => {

@@ -9,7 +9,7 @@ const NS = 'errs';
 describe('kubectl error messages', () => {
   let s: TestServer;
   before(async () => {
-    s = await startServer();
+    s = await startServer({ apiOnly: true });
     await createObjects(s, namespace(NS));
   });
   after(async () => {

@@ -16,7 +16,7 @@ const pod = (name: string, ns: string, labels: Record<string, string>, phase?: s
 describe('kubectl get', () => {
   let s: TestServer;
   before(async () => {
-    s = await startServer();
+    s = await startServer({ apiOnly: true });
     await createObjects(s, namespace('get-a'), namespace('get-b'));
     const items = [
       pod('alpha', 'get-a', { app: 'shop', tier: 'web' }),

@@ -30,7 +30,7 @@ const pod = (name: string) => ({
 describe('kubectl describe/edit/label/annotate/patch/scale', () => {
   let s: TestServer;
   before(async () => {
-    s = await startServer();
+    s = await startServer({ apiOnly: true });
     await createObjects(s, namespace(NS), deployment('web', 2), deployment('api', 1), pod('solo'), configMap('settings', NS, { mode: 'slow' }));
   });
   after(async () => {

@@ -10,7 +10,7 @@ for (const version of ['1.31', '1.33']) {
     const ns = `skew-${version.replace('.', '-')}`;
     let s: TestServer;
     before(async () => {
-      s = await startServer();
+      s = await startServer({ apiOnly: true });
       await createObjects(s, namespace(ns));
     });
     after(async () => {

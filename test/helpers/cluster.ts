@@ -48,6 +48,8 @@ export interface StartOptions {
   port?: number;
   datastoreEndpoint?: string;
   extraArgs?: string[];
+  /** Only the API server: no scheduler or controllers changing objects behind the test's back. */
+  apiOnly?: boolean;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
@@ -63,6 +65,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     '--write-kubeconfig', kubeconfig,
     '--disable-agent',
     ...(opts.datastoreEndpoint ? ['--datastore-endpoint', opts.datastoreEndpoint] : []),
+    ...(opts.apiOnly ? ['--disable-scheduler', '--disable-controller-manager'] : []),
     ...(opts.extraArgs ?? []),
   ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
