@@ -14,6 +14,8 @@ import { ResourceQuotaController } from './resourcequota/controller.js';
 import { newReplicationControllerController } from './replicationcontroller/controller.js';
 import { EndpointsController } from './endpoints/controller.js';
 import { EndpointSliceController } from './endpointslice/controller.js';
+import { ServiceAccountsController } from './serviceaccount/controller.js';
+import { NodeIpamController } from './nodeipam/controller.js';
 
 export interface ControllerRegistration {
   /** Upstream name as accepted by --controllers (the "-controller" suffixed form is accepted too). */
@@ -37,4 +39,6 @@ export const CONTROLLER_REGISTRY: ControllerRegistration[] = [
   { name: 'replicationcontroller', create: () => newReplicationControllerController(), enabledByDefault: true },
   { name: 'endpoints', create: () => new EndpointsController(), enabledByDefault: true },
   { name: 'endpointslice', create: () => new EndpointSliceController(), enabledByDefault: true },
+  { name: 'serviceaccount', create: () => new ServiceAccountsController(), enabledByDefault: true },
+  { name: 'node-ipam', create: () => new NodeIpamController(), enabledByDefault: true },
 ];
