@@ -16,6 +16,7 @@ import { EndpointsController } from './endpoints/controller.js';
 import { EndpointSliceController } from './endpointslice/controller.js';
 import { ServiceAccountsController } from './serviceaccount/controller.js';
 import { NodeIpamController } from './nodeipam/controller.js';
+import { DisruptionController } from './disruption/controller.js';
 
 export interface ControllerRegistration {
   /** Upstream name as accepted by --controllers (the "-controller" suffixed form is accepted too). */
@@ -41,4 +42,5 @@ export const CONTROLLER_REGISTRY: ControllerRegistration[] = [
   { name: 'endpointslice', create: () => new EndpointSliceController(), enabledByDefault: true },
   { name: 'serviceaccount', create: () => new ServiceAccountsController(), enabledByDefault: true },
   { name: 'node-ipam', create: () => new NodeIpamController(), enabledByDefault: true },
+  { name: 'disruption', create: () => new DisruptionController(), enabledByDefault: true },
 ];
