@@ -17,6 +17,7 @@ import { EndpointSliceController } from './endpointslice/controller.js';
 import { ServiceAccountsController } from './serviceaccount/controller.js';
 import { NodeIpamController } from './nodeipam/controller.js';
 import { DisruptionController } from './disruption/controller.js';
+import { DaemonSetController } from './daemonset/controller.js';
 
 export interface ControllerRegistration {
   /** Upstream name as accepted by --controllers (the "-controller" suffixed form is accepted too). */
@@ -43,4 +44,5 @@ export const CONTROLLER_REGISTRY: ControllerRegistration[] = [
   { name: 'serviceaccount', create: () => new ServiceAccountsController(), enabledByDefault: true },
   { name: 'node-ipam', create: () => new NodeIpamController(), enabledByDefault: true },
   { name: 'disruption', create: () => new DisruptionController(), enabledByDefault: true },
+  { name: 'daemonset', create: () => new DaemonSetController(), enabledByDefault: true },
 ];

@@ -17,6 +17,8 @@ const autoReady = new Set<string>();
 const created: string[] = [];
 const terminating: string[] = [];
 const ns = 'default';
+/** Pending graceful-deletion finishers, cleared at teardown. */
+const timers = new Set<NodeJS.Timeout>();
 
 async function kubelet(pod: KObject): Promise<void> {
   const name = pod.metadata!.name!;
@@ -25,7 +27,11 @@ async function kubelet(pod: KObject): Promise<void> {
     if (pod.metadata?.deletionTimestamp) {
       if (!terminating.includes(name)) {
         terminating.push(name);
-        setTimeout(() => c.pods.delete(ns, name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata!.uid } }).catch(() => {}), 150);
+        const t = setTimeout(() => {
+        timers.delete(t);
+        c.pods.delete(ns, name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata!.uid } }).catch(() => {});
+      }, 150);
+      timers.add(t);
       }
       return;
     }
@@ -55,6 +61,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const t of timers) clearTimeout(t);
   pods.stop();
   await env.close();
 });
