@@ -94,10 +94,34 @@ function etcFiles(): TarEntry[] {
   ];
 }
 
+/** True for an ELF executable without a program interpreter (PT_INTERP), i.e. statically linked. */
+export function isStaticElf(bin: Buffer): boolean {
+  if (bin.length < 64 || bin.readUInt32BE(0) !== 0x7f454c46) return false;
+  const is64 = bin[4] === 2;
+  const le = bin[5] === 1;
+  const u16 = (o: number) => (le ? bin.readUInt16LE(o) : bin.readUInt16BE(o));
+  const u32 = (o: number) => (le ? bin.readUInt32LE(o) : bin.readUInt32BE(o));
+  const phoff = is64 ? Number(le ? bin.readBigUInt64LE(32) : bin.readBigUInt64BE(32)) : u32(28);
+  const phentsize = u16(is64 ? 54 : 42);
+  const phnum = u16(is64 ? 56 : 44);
+  for (let i = 0; i < phnum; i++) {
+    const off = phoff + i * phentsize;
+    if (off + 4 > bin.length) return false;
+    if (u32(off) === 3 /* PT_INTERP */) return false;
+  }
+  return true;
+}
+
+function readStaticBusybox(busyboxPath: string): Buffer {
+  const bin = readFileSync(busyboxPath);
+  if (!isStaticElf(bin)) throw new Error(`${busyboxPath} is not a statically linked executable (install busybox-static)`);
+  return bin;
+}
+
 /** The busybox rootfs: the binary and one absolute symlink per applet. */
 export function busyboxRootfs(busyboxPath = DEFAULT_BUSYBOX_PATH): TarEntry[] {
   const entries: TarEntry[] = [...baseDirs(), ...etcFiles()];
-  entries.push({ type: 'file', path: 'bin/busybox', data: readFileSync(busyboxPath), mode: 0o755 });
+  entries.push({ type: 'file', path: 'bin/busybox', data: readStaticBusybox(busyboxPath), mode: 0o755 });
   const dirs = new Set(entries.filter((e) => e.type === 'dir').map((e) => e.path));
   const seen = new Set<string>();
   for (const applet of busyboxApplets(busyboxPath)) {
@@ -148,7 +172,7 @@ export function buildPauseImage(opts: TestImageOptions = {}): BuiltImage & { kin
     ref: PAUSE_IMAGE,
     rootfs: [
       { type: 'dir', path: 'bin' },
-      { type: 'file', path: 'bin/busybox', data: readFileSync(opts.busyboxPath ?? DEFAULT_BUSYBOX_PATH), mode: 0o755 },
+      { type: 'file', path: 'bin/busybox', data: readStaticBusybox(opts.busyboxPath ?? DEFAULT_BUSYBOX_PATH), mode: 0o755 },
       { type: 'symlink', path: 'bin/sh', target: '/bin/busybox' },
       { type: 'symlink', path: 'bin/sleep', target: '/bin/busybox' },
     ],

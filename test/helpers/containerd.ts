@@ -41,6 +41,8 @@ export interface TestContainerd {
   handle: ContainerdHandle;
   cri: CriClient;
   pauseKind: 'c' | 'shell';
+  /** The built archives (in dir/images). */
+  imageFiles: { busybox: string; pause: string };
   timings: { startMs: number; importMs: number };
   stop(): Promise<void>;
 }
@@ -48,6 +50,9 @@ export interface TestContainerd {
 export interface TestContainerdOptions {
   /** CNI conflist written to the conf dir (none by default: use NODE network pods). */
   cniConflist?: object;
+  snapshotter?: 'auto' | 'overlayfs' | 'native';
+  /** Import the busybox and pause images (default true). */
+  importImages?: boolean;
 }
 
 function listNetns(): Set<string> {
@@ -120,15 +125,20 @@ export async function startTestContainerd(opts: TestContainerdOptions = {}): Pro
   try {
     const images = buildTestImages(join(dir, 'images'));
     const t0 = performance.now();
-    handle = await startContainerd({ rootDir, stateDir, socket, cniConfDir, sandboxImage: PAUSE_IMAGE, cniBinDir: '/usr/lib/cni' });
+    handle = await startContainerd({
+      rootDir, stateDir, socket, cniConfDir, sandboxImage: PAUSE_IMAGE, cniBinDir: '/usr/lib/cni', snapshotter: opts.snapshotter,
+    });
     const t1 = performance.now();
-    for (const f of [images.pause, images.busybox]) await importImage(f, { socket, snapshotter: handle.snapshotter });
-    const t2 = performance.now();
     cri = new CriClient(socket, { timeoutMs: 60_000 });
-    await waitForCriImages(cri, [PAUSE_IMAGE, BUSYBOX_IMAGE]);
+    if (opts.importImages !== false) {
+      for (const f of [images.pause, images.busybox]) await importImage(f, { socket, snapshotter: handle.snapshotter });
+      await waitForCriImages(cri, [PAUSE_IMAGE, BUSYBOX_IMAGE]);
+    }
+    const t2 = performance.now();
     return {
       dir, socket, rootDir, stateDir, cniConfDir, logDir, handle, cri,
       pauseKind: images.pauseKind,
+      imageFiles: { busybox: images.busybox, pause: images.pause },
       timings: { startMs: t1 - t0, importMs: t2 - t1 },
       stop,
     };
