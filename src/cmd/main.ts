@@ -12,6 +12,8 @@ export async function main(argv: string[]): Promise<void> {
       return (await import('./images.js')).run(rest);
     case 'scheduler':
       return (await import('./scheduler.js')).run(rest);
+    case 'dns':
+      return (await import('./dns.js')).run(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -31,5 +33,6 @@ Commands:
   controller-manager  run the controllers (--kubeconfig PATH [--controllers ...] [--leader-elect])
   hollow-nodes simulate N nodes for scale tests (--count N)
   scheduler    run the scheduler against an API server (--kubeconfig)
+  dns          run cluster DNS against an API server (--kubeconfig [--listen HOST:PORT] [--upstream IP])
   images       build the local busybox/pause images, import image archives into containerd
 `;
