@@ -18,6 +18,8 @@ import { ServiceAccountsController } from './serviceaccount/controller.js';
 import { NodeIpamController } from './nodeipam/controller.js';
 import { DisruptionController } from './disruption/controller.js';
 import { DaemonSetController } from './daemonset/controller.js';
+import { NodeLifecycleController } from './nodelifecycle/controller.js';
+import { TaintEvictionController } from './nodelifecycle/taint-eviction.js';
 
 export interface ControllerRegistration {
   /** Upstream name as accepted by --controllers (the "-controller" suffixed form is accepted too). */
@@ -45,4 +47,6 @@ export const CONTROLLER_REGISTRY: ControllerRegistration[] = [
   { name: 'node-ipam', create: () => new NodeIpamController(), enabledByDefault: true },
   { name: 'disruption', create: () => new DisruptionController(), enabledByDefault: true },
   { name: 'daemonset', create: () => new DaemonSetController(), enabledByDefault: true },
+  { name: 'node-lifecycle', create: () => new NodeLifecycleController(), enabledByDefault: true },
+  { name: 'taint-eviction', create: () => new TaintEvictionController(), enabledByDefault: true },
 ];
