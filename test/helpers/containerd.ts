@@ -64,14 +64,8 @@ function listNetns(): Set<string> {
 }
 
 /** The CRI plugin learns about imported images from containerd events, a moment after the import. */
-export async function waitForCriImages(cri: CriClient, refs: string[], timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (const ref of refs) {
-    while (!(await cri.image.imageStatus({ image: ref })).image) {
-      if (Date.now() > deadline) throw new Error(`image ${ref} not visible through the CRI after import`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+export function waitForCriImages(cri: CriClient, refs: string[], timeoutMs = 10_000): Promise<void> {
+  return cri.image.waitForImages(refs, timeoutMs);
 }
 
 export async function startTestContainerd(opts: TestContainerdOptions = {}): Promise<TestContainerd> {

@@ -130,3 +130,20 @@ test('startContainerd takes over from a containerd left running by an earlier ag
     assert.equal(spawnSync('sh', ['-c', `grep -c ${dir} /proc/self/mountinfo`], { encoding: 'utf8' }).stdout.trim(), '0');
   }
 });
+
+test('startContainerd fails fast when the binary is missing', async () => {
+  const dir = mkdtempSync('/tmp/skiff-ctrd-');
+  try {
+    const t0 = Date.now();
+    await assert.rejects(
+      startContainerd({
+        rootDir: join(dir, 'root'), stateDir: join(dir, 'state'), socket: join(dir, 'c.sock'), cniConfDir: join(dir, 'cni'),
+        sandboxImage: PAUSE_IMAGE, snapshotter: 'native', containerdPath: join(dir, 'no-such-containerd'),
+      }),
+      /cannot start .*no-such-containerd: .*ENOENT/,
+    );
+    assert.ok(Date.now() - t0 < 5000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -149,12 +149,16 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
     closeSync(fd);
     child = c;
     if (c.pid) writeFileSync(pidFile, String(c.pid));
+    let spawnError: Error | undefined;
     exited = new Promise((resolve) => {
-      c.once('exit', (code, signal) => {
+      let done = false;
+      const onGone = (code: number | null, sig: NodeJS.Signals | null): void => {
+        if (done) return;
+        done = true;
         if (child === c) child = undefined;
         resolve();
-        if (stopping) return;
-        opts.onExit?.(code, signal);
+        if (stopping || spawnError) return; // a missing binary is not worth restarting
+        opts.onExit?.(code, sig);
         if (opts.restart === false) return;
         if (Date.now() - startedAt > STABLE_MS) backoffMs = 1000;
         const delay = backoffMs;
@@ -166,16 +170,20 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
           launch();
           ready.then(() => { if (child?.pid) opts.onRestart?.(child.pid, restarts); }, () => { /* the next exit retries */ });
         }, delay);
-      });
-      c.once('error', () => { /* spawn failure also emits exit */ });
+      };
+      c.once('exit', onGone);
+      // Spawn failures (ENOENT) emit 'error' and maybe no 'exit'.
+      c.once('error', (err) => { if (!c.pid) { spawnError = err; onGone(null, null); } });
     });
-    ready = waitSocket(c, readyTimeout);
+    ready = waitSocket(c, readyTimeout, () => spawnError);
     ready.catch(() => { /* observed by waitReady() */ });
   };
 
-  const waitSocket = async (c: ChildProcess, timeoutMs: number): Promise<void> => {
+  const waitSocket = async (c: ChildProcess, timeoutMs: number, failed: () => Error | undefined): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
+      const err = failed();
+      if (err) throw new Error(`cannot start ${binary}: ${err.message}`);
       if (c.exitCode !== null || c.signalCode !== null) {
         throw new Error(`containerd exited (${c.exitCode ?? c.signalCode}) before serving ${opts.socket}:\n${logTail(logFile)}`);
       }

@@ -265,6 +265,20 @@ export class ImageApi {
     await this.call('RemoveImage', { image }, o);
   }
 
+  /**
+   * Waits until every ref is known to the runtime. containerd's CRI plugin
+   * learns about images imported with ctr from events, a moment after the import.
+   */
+  async waitForImages(refs: string[], timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const ref of refs) {
+      while (!(await this.imageStatus({ image: ref })).image) {
+        if (Date.now() > deadline) throw new Error(`image ${ref} not visible through the CRI after ${timeoutMs}ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
   imageFsInfo(o?: CallOptions): Promise<ImageFsInfoResponse> {
     return this.call('ImageFsInfo', {}, o);
   }
