@@ -15,6 +15,7 @@ import type { ResourceRequest } from './request-info.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
 import type { WatchCache } from './watch-cache.js';
 import type { ServiceAccountTokens } from './service-account-tokens.js';
+import { handleEviction } from './eviction.js';
 import { labelSelectorFromObject } from './selectors.js';
 import { formatLabelSelector } from '../api/printers.js';
 
@@ -78,6 +79,7 @@ export async function handleResource(
   const name = info.name;
   if (sub === 'scale') return handleScale(env, ctx, req, res, r, ns, name, q);
   if (sub === 'binding') return handleBinding(env, ctx, req, res, r, ns!, name);
+  if (sub === 'eviction') return handleEviction(env, ctx, req, res, r, ns!, name);
   if (sub === 'token') {
     if (method !== 'POST') throw methodNotAllowed();
     const request = decodeObject(await readBody(req), req.headers['content-type']);
@@ -114,6 +116,7 @@ function isKnownSubresource(r: Resource, sub: string): boolean {
   if (sub === 'status') return !!s.status || (r.group === '' && r.plural === 'namespaces');
   if (sub === 'scale') return !!s.scale;
   if (sub === 'binding') return !!s.binding;
+  if (sub === 'eviction') return r.group === '' && r.plural === 'pods';
   if (sub === 'finalize') return r.group === '' && r.plural === 'namespaces';
   if (sub === 'token') return r.group === '' && r.plural === 'serviceaccounts';
   return false;

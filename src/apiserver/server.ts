@@ -94,7 +94,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
   const discovery = new Discovery(
     resources,
-    new Map([[core('serviceaccounts'), [{ name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } }]]]),
+    new Map([
+      [core('serviceaccounts'), [{ name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } }]],
+      [core('pods'), [{ name: 'eviction', verbs: ['create'], kind: { group: 'policy', version: 'v1', kind: 'Eviction' } }]],
+    ]),
   );
   const env: HandlerEnv = { registry, cache, patch, tokens };
   let ready = false;
