@@ -10,7 +10,8 @@ import { resources as scheduling } from './scheduling/index.js';
 import { resources as rbac } from './rbac/index.js';
 import { resources as storage } from './storage/index.js';
 import { resources as policy } from './policy/index.js';
+import { resources as autoscaling } from './autoscaling/index.js';
 
 export const builtinResources: ResourceDef[] = [
-  ...core, ...apps, ...batch, ...coordination, ...discovery, ...events, ...scheduling, ...rbac, ...storage, ...policy,
+  ...core, ...apps, ...batch, ...coordination, ...discovery, ...events, ...scheduling, ...rbac, ...storage, ...policy, ...autoscaling,
 ];

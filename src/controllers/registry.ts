@@ -20,6 +20,7 @@ import { DisruptionController } from './disruption/controller.js';
 import { DaemonSetController } from './daemonset/controller.js';
 import { NodeLifecycleController } from './nodelifecycle/controller.js';
 import { TaintEvictionController } from './nodelifecycle/taint-eviction.js';
+import { HorizontalPodAutoscalerController } from './podautoscaler/controller.js';
 
 export interface ControllerRegistration {
   /** Upstream name as accepted by --controllers (the "-controller" suffixed form is accepted too). */
@@ -49,4 +50,5 @@ export const CONTROLLER_REGISTRY: ControllerRegistration[] = [
   { name: 'daemonset', create: () => new DaemonSetController(), enabledByDefault: true },
   { name: 'node-lifecycle', create: () => new NodeLifecycleController(), enabledByDefault: true },
   { name: 'taint-eviction', create: () => new TaintEvictionController(), enabledByDefault: true },
+  { name: 'horizontalpodautoscaling', create: () => new HorizontalPodAutoscalerController(), enabledByDefault: true },
 ];
