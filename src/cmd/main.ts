@@ -10,6 +10,8 @@ export async function main(argv: string[]): Promise<void> {
       return (await import('./hollow-nodes.js')).run(rest);
     case 'images':
       return (await import('./images.js')).run(rest);
+    case 'kubelet':
+      return (await import('./kubelet.js')).run(rest);
     case 'scheduler':
       return (await import('./scheduler.js')).run(rest);
     case 'dns':
@@ -35,4 +37,5 @@ Commands:
   scheduler    run the scheduler against an API server (--kubeconfig)
   dns          run cluster DNS against an API server (--kubeconfig [--listen HOST:PORT] [--upstream IP])
   images       build the local busybox/pause images, import image archives into containerd
+  kubelet      run the node agent against an API server (--kubeconfig PATH --node-name N --data-dir DIR)
 `;
