@@ -3,6 +3,8 @@
 // affinity names, marks it Running/Ready a little later, and finishes graceful deletions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startEnv, eventually, setPodPhase, type Env } from './job-test-harness.js';
 import { SharedInformer, type KObject } from '../../src/client/index.js';
 import { DaemonSetController } from '../../src/controllers/daemonset/controller.js';
@@ -96,6 +98,12 @@ function ds(name: string, extra: any = {}, podSpec: any = {}): KObject {
 const podsOf = (name: string) => pods.list(ns).filter((p) => ownerName(p) === name && !p.metadata?.deletionTimestamp);
 const nodesOf = (name: string) => podsOf(name).map((p) => targetNodeName(p)).sort();
 const getDs = (name: string) => env.client.daemonSets.get(ns, name);
+
+/** Runs the real kubectl against the test server (asynchronously: the server lives in this process). */
+async function kubectl(...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('kubectl', ['--kubeconfig', env.h.kubeconfig, '-n', ns, ...args], { timeout: 20_000 });
+  return stdout;
+}
 
 test('one pod per untainted node, pinned by node affinity, with daemon tolerations and labels', async () => {
   await env.client.daemonSets.create(ns, ds('agent'));
@@ -202,6 +210,45 @@ test('rolling update replaces pods with at most maxUnavailable nodes unavailable
   assert.deepEqual(revs.map((r) => r.revision).sort(), [1, 2]);
   const events = await env.events(ns, 'agent');
   assert.ok(events.some((e) => /^SuccessfulDelete: Deleted pod: agent-/.test(e)), events.join('\n'));
+  assert.match(await kubectl('rollout', 'status', 'ds/agent', '--timeout=10s'), /daemon set "agent" successfully rolled out/);
+  const history = await kubectl('rollout', 'history', 'ds/agent');
+  assert.match(history, /^2\s/m);
+});
+
+test('kubectl rollout undo goes back to the previous template, renumbering its revision', async () => {
+  assert.match(await kubectl('rollout', 'undo', 'ds/agent'), /daemonset.apps\/agent rolled back/);
+  await eventually(async () => {
+    const d = await getDs('agent');
+    const s = d.status;
+    return s?.observedGeneration === d.metadata!.generation && s?.updatedNumberScheduled === 3 && s?.numberAvailable === 3 && podsOf('agent').length === 3;
+  }, 10000, 'rolled back');
+  for (const p of podsOf('agent')) assert.equal(p.spec.containers[0].image, 'agent:1');
+  await eventually(async () => {
+    const revs = (await env.client.controllerRevisions.list(ns)).items.filter((r) => r.metadata!.ownerReferences?.[0]?.name === 'agent');
+    return revs.map((r) => r.revision).sort().join() === '2,3';
+  }, 5000, 'revision 1 becomes 3');
+});
+
+test('a failed daemon pod is deleted and replaced on its node', async () => {
+  const failed = podsOf('agent').find((p) => targetNodeName(p) === 'n1')!;
+  await setPodPhase(env.client, failed, 'Failed');
+  await eventually(() => {
+    const now = podsOf('agent').filter((p) => targetNodeName(p) === 'n1');
+    return now.length === 1 && now[0].metadata!.uid !== failed.metadata!.uid && now[0].status?.phase === 'Running';
+  }, 8000, 'replacement on n1');
+  const events = await env.events(ns, 'agent');
+  assert.ok(events.includes(`FailedDaemonPod: Found failed daemon pod default/${failed.metadata!.name} on node n1, will try to kill it`), events.join('\n'));
+});
+
+test('a pod that does not fit is still created, with a FailedPlacement warning', async () => {
+  await createNode('small');
+  await env.client.nodes.patch(null, 'small', { status: { allocatable: { cpu: '100m', memory: '1Gi', pods: '10' }, capacity: { cpu: '100m', memory: '1Gi', pods: '10' } } }, 'merge', { subresource: 'status' });
+  const resources = { requests: { cpu: '1' } };
+  await env.client.daemonSets.create(ns, ds('big', {}, { nodeSelector: { 'kubernetes.io/hostname': 'small' }, containers: [{ name: 'c', image: 'agent:1', resources }] }));
+  await eventually(() => nodesOf('big').length === 1, 8000, 'big pod created');
+  await eventually(async () => (await env.events(ns, 'big')).some((e) => e === 'FailedPlacement: failed to place pod on "small": Insufficient cpu'), 5000, 'FailedPlacement event');
+  await env.client.nodes.delete(null, 'small');
+  await eventually(async () => (await getDs('agent')).status?.desiredNumberScheduled === 3, 5000, 'small gone');
 });
 
 test('rolling update with maxSurge keeps every node available', async () => {

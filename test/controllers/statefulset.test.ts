@@ -3,6 +3,8 @@
 // finishes graceful deletions after a short delay.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startEnv, eventually, setPodPhase, type Env } from './job-test-harness.js';
 import { SharedInformer, isConflict, type KObject } from '../../src/client/index.js';
 import { StatefulSetController } from '../../src/controllers/statefulset/controller.js';
@@ -85,6 +87,12 @@ const claimTemplate = { metadata: { name: 'data' }, spec: { accessModes: ['ReadW
 
 const getPod = (name: string) => pods.get(ns, name);
 const getSts = (name: string) => env.client.statefulSets.get(ns, name);
+
+/** Runs the real kubectl against the test server (asynchronously: the server lives in this process). */
+async function kubectl(...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('kubectl', ['--kubeconfig', env.h.kubeconfig, '-n', ns, ...args], { timeout: 20_000 });
+  return stdout;
+}
 /**
  * Scales through the scale subresource, retrying conflicts: the server's PATCH retries read its
  * watch cache, which can briefly lag a concurrent status write.
@@ -184,6 +192,7 @@ test('rolling update with partition=1 updates only ordinal 2 and up, highest fir
     assert.equal(getPod(n)!.spec.containers[0].image, 'nginx:2');
   }
   assert.deepEqual(terminating.filter((n) => n.startsWith('db-')), ['db-2', 'db-1']);
+  assert.match(await kubectl('rollout', 'status', 'sts/db', '--timeout=10s'), /partitioned roll out complete: 2 new pods have been updated/);
 
   // Partition 0 finishes the rollout: the update revision becomes current.
   await env.client.statefulSets.patch(ns, 'db', { spec: { updateStrategy: { rollingUpdate: { partition: 0 } } } }, 'merge');
@@ -194,6 +203,10 @@ test('rolling update with partition=1 updates only ordinal 2 and up, highest fir
   assert.equal(getPod('db-0')!.spec.containers[0].image, 'nginx:2');
   const revs = (await env.client.controllerRevisions.list(ns)).items.filter((r) => r.metadata!.ownerReferences?.[0]?.name === 'db');
   assert.deepEqual(revs.map((r) => r.revision).sort(), [1, 2]);
+  assert.match(await kubectl('rollout', 'status', 'sts/db', '--timeout=10s'), /partitioned roll out complete: 3 new pods have been updated/);
+  const history = await kubectl('rollout', 'history', 'sts/db');
+  assert.match(history, /^1\s/m);
+  assert.match(history, /^2\s/m);
 });
 
 test('Parallel creates every pod without waiting; whenScaled=Delete hands claims to scaled-down pods', async () => {

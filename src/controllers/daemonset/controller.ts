@@ -14,8 +14,10 @@ import { POD_REVISION_LABEL } from '../statefulset/history.js';
 import type { Controller, ControllerContext } from '../types.js';
 import { DaemonExpectations } from './expectations.js';
 import { cleanupHistory, constructHistory, type HistoryClients } from './history.js';
-import { daemonPodTemplate, insufficientResources, nodeShouldRunDaemonPod, pinToNode, targetNodeName, templateGeneration } from './placement.js';
+import { compilePlacement, daemonPodTemplate, insufficientResources, pinToNode, targetNodeName, templateGeneration, type Placement } from './placement.js';
 import { isPodUpdated, rollingUpdateActions } from './rolling.js';
+
+type PlacementFn = (node: KObject) => Placement;
 
 export const DAEMONSET_COMPONENT = 'daemonset-controller';
 /** Most pods created or deleted in one sync (upstream BurstReplicas for DaemonSets). */
@@ -166,12 +168,13 @@ export class DaemonSetController implements Controller {
       if (same) return;
     }
     for (const ds of this.sets.list()) {
-      const now = nodeShouldRunDaemonPod(node, ds);
+      const placement = compilePlacement(ds);
+      const now = placement(node);
       if (!old) {
         if (now.shouldRun) this.enqueue(ds);
         continue;
       }
-      const before = nodeShouldRunDaemonPod(old, ds);
+      const before = placement(old);
       if (before.shouldRun !== now.shouldRun || before.shouldContinueRunning !== now.shouldContinueRunning) this.enqueue(ds);
     }
   }
@@ -195,6 +198,7 @@ export class DaemonSetController implements Controller {
       return;
     }
     const nodes = this.nodes.list();
+    const placement = compilePlacement(ds);
     const ns = ds.metadata!.namespace!;
     const getFresh = () => this.dsClient.get(ns, ds.metadata!.name!);
     const revisions = await claimObjects(this.revisions.list(ns), {
@@ -210,14 +214,14 @@ export class DaemonSetController implements Controller {
     const hash = cur.metadata?.labels?.[POD_REVISION_LABEL] ?? '';
 
     if (ds.metadata?.deletionTimestamp || !this.expectations.satisfied(key)) {
-      await this.updateStatus(ds, nodes, pods, hash, false);
+      await this.updateStatus(ds, placement, nodes, pods, hash, false);
       return;
     }
     let err: unknown;
     try {
-      await this.manage(key, ds, nodes, pods, hash);
+      await this.manage(key, ds, placement, nodes, pods, hash);
       if (this.expectations.satisfied(key) && ds.spec?.updateStrategy?.type === 'RollingUpdate') {
-        await this.rollingUpdate(key, ds, nodes, pods, hash);
+        await this.rollingUpdate(key, ds, placement, nodes, pods, hash);
       }
       await cleanupHistory(this.history, ds, old, pods);
     } catch (e) {
@@ -225,7 +229,7 @@ export class DaemonSetController implements Controller {
     }
     // Status counts what the caches show now (our own writes arrive through them).
     pods = this.ownedPods(ds);
-    await this.updateStatus(ds, nodes, pods, hash, true);
+    await this.updateStatus(ds, placement, nodes, pods, hash, true);
     if (err) throw err;
   }
 
@@ -263,7 +267,7 @@ export class DaemonSetController implements Controller {
   }
 
   /** Creates pods where missing, deletes them where they do not belong (upstream manage). */
-  private async manage(key: string, ds: KObject, nodes: KObject[], pods: KObject[], hash: string): Promise<void> {
+  private async manage(key: string, ds: KObject, placement: PlacementFn, nodes: KObject[], pods: KObject[], hash: string): Promise<void> {
     const byNode = this.nodeToPods(pods);
     const needing: string[] = [];
     const toDelete: KObject[] = [];
@@ -271,7 +275,7 @@ export class DaemonSetController implements Controller {
     const now = Date.now();
     for (const node of nodes) {
       const name = node.metadata!.name!;
-      const { shouldRun, shouldContinueRunning } = nodeShouldRunDaemonPod(node, ds);
+      const { shouldRun, shouldContinueRunning } = placement(node);
       const daemonPods = byNode.get(name);
       if (shouldRun && !daemonPods) {
         needing.push(name);
@@ -339,12 +343,12 @@ export class DaemonSetController implements Controller {
     await this.syncNodes(key, ds, toDelete, needing, hash);
   }
 
-  private async rollingUpdate(key: string, ds: KObject, nodes: KObject[], pods: KObject[], hash: string): Promise<void> {
+  private async rollingUpdate(key: string, ds: KObject, placement: PlacementFn, nodes: KObject[], pods: KObject[], hash: string): Promise<void> {
     const byNode = this.nodeToPods(pods);
     const nodeByName = new Map(nodes.map((n) => [n.metadata!.name!, n]));
     let desired = 0;
     for (const node of nodes) {
-      if (!nodeShouldRunDaemonPod(node, ds).shouldRun) continue;
+      if (!placement(node).shouldRun) continue;
       desired++;
       if (!byNode.has(node.metadata!.name!)) byNode.set(node.metadata!.name!, []);
     }
@@ -355,7 +359,7 @@ export class DaemonSetController implements Controller {
       desired,
       shouldRun: (name) => {
         const n = nodeByName.get(name);
-        return !!n && nodeShouldRunDaemonPod(n, ds).shouldRun;
+        return !!n && placement(n).shouldRun;
       },
       now: Date.now(),
     });
@@ -435,7 +439,7 @@ export class DaemonSetController implements Controller {
     }
   }
 
-  private async updateStatus(ds: KObject, nodes: KObject[], pods: KObject[], hash: string, observe: boolean): Promise<void> {
+  private async updateStatus(ds: KObject, placement: PlacementFn, nodes: KObject[], pods: KObject[], hash: string, observe: boolean): Promise<void> {
     const byNode = this.nodeToPods(pods);
     const now = Date.now();
     const minReady = ds.spec?.minReadySeconds ?? 0;
@@ -447,7 +451,7 @@ export class DaemonSetController implements Controller {
     let available = 0;
     let updated = 0;
     for (const node of nodes) {
-      const { shouldRun } = nodeShouldRunDaemonPod(node, ds);
+      const { shouldRun } = placement(node);
       const daemonPods = byNode.get(node.metadata!.name!);
       if (!shouldRun) {
         if (daemonPods?.length) misscheduled++;

@@ -114,20 +114,30 @@ function podFor(ds: KObject, nodeName: string): KObject {
   };
 }
 
-/** Upstream NodeShouldRunDaemonPod. */
+/** Upstream NodeShouldRunDaemonPod, compiled once per DaemonSet for use across many nodes. */
+export function compilePlacement(ds: KObject): (node: KObject) => Placement {
+  const wanted: string | undefined = ds.spec?.template?.spec?.nodeName;
+  const pod = podFor(ds, '');
+  const affinity = requiredNodeAffinity(pod);
+  const tolerations = pod.spec.tolerations;
+  return (node) => {
+    if (wanted && wanted !== node.metadata?.name) return NEVER;
+    if (!affinity.matches(node)) return NEVER;
+    const taints = node.spec?.taints;
+    if (taints?.length && findUntoleratedTaint(taints, tolerations, DO_NOT_SCHEDULE_EFFECTS)) {
+      // Running pods stay unless a NoExecute taint would evict them anyway.
+      return findUntoleratedTaint(taints, tolerations, [TAINT_EFFECT_NO_EXECUTE]) ? NEVER : CONTINUE_ONLY;
+    }
+    return ALWAYS;
+  };
+}
+
+const NEVER: Placement = { shouldRun: false, shouldContinueRunning: false };
+const CONTINUE_ONLY: Placement = { shouldRun: false, shouldContinueRunning: true };
+const ALWAYS: Placement = { shouldRun: true, shouldContinueRunning: true };
+
 export function nodeShouldRunDaemonPod(node: KObject, ds: KObject): Placement {
-  const nodeName = node.metadata?.name ?? '';
-  const wanted = ds.spec?.template?.spec?.nodeName;
-  if (wanted && wanted !== nodeName) return { shouldRun: false, shouldContinueRunning: false };
-  const pod = podFor(ds, nodeName);
-  if (!requiredNodeAffinity(pod).matches(node)) return { shouldRun: false, shouldContinueRunning: false };
-  const taints = node.spec?.taints;
-  if (findUntoleratedTaint(taints, pod.spec.tolerations, DO_NOT_SCHEDULE_EFFECTS)) {
-    // Running pods stay unless a NoExecute taint would evict them anyway.
-    const evicting = findUntoleratedTaint(taints, pod.spec.tolerations, [TAINT_EFFECT_NO_EXECUTE]);
-    return { shouldRun: false, shouldContinueRunning: !evicting };
-  }
-  return { shouldRun: true, shouldContinueRunning: true };
+  return compilePlacement(ds)(node);
 }
 
 /**
