@@ -14,6 +14,8 @@ export async function main(argv: string[]): Promise<void> {
       return (await import('./kubelet.js')).run(rest);
     case 'scheduler':
       return (await import('./scheduler.js')).run(rest);
+    case 'proxy':
+      return (await import('./proxy.js')).run(rest);
     case 'dns':
       return (await import('./dns.js')).run(rest);
     case undefined:
@@ -35,6 +37,7 @@ Commands:
   controller-manager  run the controllers (--kubeconfig PATH [--controllers ...] [--leader-elect])
   hollow-nodes simulate N nodes for scale tests (--count N)
   scheduler    run the scheduler against an API server (--kubeconfig)
+  proxy        run the iptables service proxy on this node (--kubeconfig; --cleanup removes its rules)
   dns          run cluster DNS against an API server (--kubeconfig [--listen HOST:PORT] [--upstream IP])
   images       build the local busybox/pause images, import image archives into containerd
   kubelet      run the node agent against an API server (--kubeconfig PATH --node-name N --data-dir DIR)

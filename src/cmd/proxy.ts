@@ -1,0 +1,122 @@
+// `skiff proxy`: kube-proxy in iptables mode as its own process. Flags follow kube-proxy's where
+// they exist (--kubeconfig, --hostname-override, --cluster-cidr, --masquerade-all,
+// --iptables-min-sync-period, --iptables-sync-period, --cleanup).
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Client } from '../client/index.js';
+import { cleanupProxyRules, startProxy, type IptablesFlavor } from '../proxy/index.js';
+
+const USAGE = `Usage: skiff proxy --kubeconfig PATH [flags]
+       skiff proxy --cleanup
+
+Flags:
+  --kubeconfig PATH               kubeconfig to reach the API server
+  --hostname-override NAME        this node's name (default: the host name)
+  --cluster-cidr CIDR             pod CIDR of the cluster; traffic to cluster IPs from outside it is masqueraded (default 10.42.0.0/16, "" to disable)
+  --masquerade-all                masquerade all traffic to cluster IPs
+  --iptables-min-sync-period D    minimum time between syncs (default 1s)
+  --iptables-sync-period D        time between full resyncs (default 1h)
+  --iptables-backend B            nft, legacy or default (the system's "iptables", default)
+  --cleanup                       remove all SKIFF- chains and jump rules, then exit
+  --cleanup-on-exit               remove them on SIGTERM/SIGINT too (default: keep rules, like kube-proxy)
+`;
+
+/** Go-style durations: "1s", "500ms", "1h30m". */
+export function parseDuration(s: string, flag: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let m: RegExpExecArray | null;
+  let end = 0;
+  while ((m = re.exec(s))) {
+    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+    end = re.lastIndex;
+  }
+  if (end !== s.length || s.length === 0) throw new Error(`invalid argument "${s}" for "${flag}" flag: invalid duration`);
+  return total;
+}
+
+function flavorOf(b: string | undefined): IptablesFlavor {
+  if (!b || b === 'default') return 'iptables';
+  if (b === 'nft') return 'iptables-nft';
+  if (b === 'legacy') return 'iptables-legacy';
+  throw new Error(`invalid argument "${b}" for "--iptables-backend" flag: expected nft, legacy or default`);
+}
+
+export async function run(argv: string[]): Promise<void> {
+  try {
+    await start(argv);
+  } catch (e) {
+    process.stderr.write(`skiff proxy: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+async function start(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      kubeconfig: { type: 'string' },
+      'hostname-override': { type: 'string' },
+      'cluster-cidr': { type: 'string' },
+      'masquerade-all': { type: 'boolean' },
+      'iptables-min-sync-period': { type: 'string' },
+      'iptables-sync-period': { type: 'string' },
+      'iptables-backend': { type: 'string' },
+      cleanup: { type: 'boolean' },
+      'cleanup-on-exit': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const flavor = flavorOf(values['iptables-backend']);
+  if (values.cleanup) {
+    // Like kube-proxy --cleanup: clear both backends unless one was named.
+    const flavors: IptablesFlavor[] = values['iptables-backend'] ? [flavor] : ['iptables-nft', 'iptables-legacy'];
+    let failed = false;
+    for (const f of flavors) {
+      try {
+        const r = await cleanupProxyRules({ iptables: f });
+        process.stdout.write(`skiff proxy: ${f}: removed ${r.chains} chains and ${r.jumps} jump rules\n`);
+      } catch (e) {
+        failed = true;
+        process.stderr.write(`skiff proxy: ${f}: ${(e as Error).message}\n`);
+      }
+    }
+    if (failed) process.exit(1);
+    return;
+  }
+  if (!values.kubeconfig) throw new Error(`--kubeconfig is required\n${USAGE}`);
+  const nodeName = (values['hostname-override'] ?? hostname()).toLowerCase();
+  const client = new Client({ kubeconfig: values.kubeconfig, component: 'kube-proxy' });
+  const proxy = await startProxy({
+    client,
+    nodeName,
+    clusterCIDR: values['cluster-cidr'],
+    masqueradeAll: values['masquerade-all'],
+    iptables: flavor,
+    minSyncPeriodMs: values['iptables-min-sync-period'] ? parseDuration(values['iptables-min-sync-period'], '--iptables-min-sync-period') : undefined,
+    fullSyncPeriodMs: values['iptables-sync-period'] ? parseDuration(values['iptables-sync-period'], '--iptables-sync-period') : undefined,
+    log: (level, msg) => process.stderr.write(`skiff proxy: ${level}: ${msg}\n`),
+  });
+  process.stdout.write(`skiff proxy: running on node ${nodeName} (${flavor})\n`);
+  void proxy.firstSync.then(() => {
+    const s = proxy.proxier.stats();
+    process.stdout.write(`skiff proxy: first sync done (${s.servicePorts} service ports, ${s.endpoints} endpoints)\n`);
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`skiff proxy: ${signal}, shutting down${values['cleanup-on-exit'] ? ' and removing rules' : ''}\n`);
+    await proxy.stop({ cleanup: values['cleanup-on-exit'] });
+    client.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
