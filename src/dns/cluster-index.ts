@@ -45,8 +45,10 @@ export interface ServiceRecord {
 }
 
 export class ClusterIndex {
-  /** Bumped on every informer event: response caches compare it to know they are stale. */
+  /** Bumped on every informer event: answers that depend on everything compare it. */
   generation = 0;
+  /** Service key ("ns/name") → the generation of its last change: answers about one service compare it. */
+  private readonly keyGenerations = new Map<string, number>();
   /** SOA serial: unix seconds of the last change. */
   serial = Math.floor(Date.now() / 1000);
   private readonly records = new Map<string, ServiceRecord>();
@@ -93,8 +95,18 @@ export class ClusterIndex {
 
   private markDirty(key: string): void {
     this.dirty.add(key);
-    this.generation++;
+    this.keyGenerations.set(key, ++this.generation);
     this.serial = Math.floor(Date.now() / 1000);
+  }
+
+  /**
+   * The generation an answer's dependency is at: "*" for answers that may depend on any service
+   * (reverse lookups, namespaces), "ns/name" for one service, "" for answers that never change.
+   */
+  generationOf(dep: string): number {
+    if (dep === '') return 0;
+    if (dep === '*') return this.generation;
+    return this.keyGenerations.get(dep) ?? 0;
   }
 
   /** The record of a service (case-insensitive names), or undefined. */

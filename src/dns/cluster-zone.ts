@@ -26,6 +26,8 @@ export interface ZoneAnswer {
   additionals: Answer[];
   /** An ExternalName target outside the zone whose records the server may append (from upstream). */
   chase?: { name: string; qtype: number };
+  /** What the answer depends on, for caching: see ClusterIndex.generationOf ("" when unchanging). */
+  dep: string;
 }
 
 const MAX_CNAME_DEPTH = 8;
@@ -48,9 +50,32 @@ export class ClusterZone {
    * ours to answer (outside the zone, or a reverse name of an address we do not know).
    */
   answer(qname: string, qtype: number): ZoneAnswer | undefined {
-    if (inZone(qname, this.zone)) return this.zoneAnswer(qname, qtype, 0);
+    if (inZone(qname, this.zone)) {
+      const a = this.zoneAnswer(qname, qtype, 0);
+      a.dep = this.dependency(qname);
+      return a;
+    }
     if (inZone(qname, 'in-addr.arpa') || inZone(qname, 'ip6.arpa')) return this.reverseAnswer(qname, qtype);
     return undefined;
+  }
+
+  /**
+   * What a cluster-zone answer depends on: names under <svc>.<ns>.svc on that one service
+   * (unless it is an ExternalName pointing back into the zone), pod records and dns-version on
+   * nothing, everything else (namespaces, the apex's name server) on any service.
+   */
+  private dependency(qname: string): string {
+    const rel = qname.length === this.zone.length ? '' : qname.slice(0, qname.length - this.zone.length - 1);
+    const labels = rel === '' ? [] : rel.split('.');
+    const n = labels.length;
+    const top = labels[n - 1];
+    if (top === 'svc' && n >= 3) {
+      const key = `${labels[n - 2]}/${labels[n - 3]}`;
+      const svc = this.index.service(labels[n - 2], labels[n - 3]);
+      return svc?.kind === 'ExternalName' && inZone(svc.externalName, this.zone) ? '*' : key;
+    }
+    if (top === 'pod' || (top === 'dns-version' && n === 1)) return '';
+    return '*';
   }
 
   private reverseAnswer(qname: string, qtype: number): ZoneAnswer | undefined {
@@ -58,6 +83,7 @@ export class ClusterZone {
     const names = ip ? this.index.ptrNames(ip) : undefined;
     if (!names || names.length === 0) return undefined;
     const out = empty();
+    out.dep = '*';
     if (qtype === QTYPE.PTR || qtype === QTYPE.ANY) for (const n of names) out.answers.push({ name: qname, type: 'PTR', ttl: this.ttl, data: n });
     return out;
   }
@@ -235,18 +261,18 @@ export class ClusterZone {
   }
 
   private withAnswers(answers: Answer[]): ZoneAnswer {
-    return { rcode: RCODE.NOERROR, answers, authorities: [], additionals: [] };
+    return { rcode: RCODE.NOERROR, answers, authorities: [], additionals: [], dep: '*' };
   }
 
   private nodata(): ZoneAnswer {
-    return { rcode: RCODE.NOERROR, answers: [], authorities: [this.soa()], additionals: [] };
+    return { rcode: RCODE.NOERROR, answers: [], authorities: [this.soa()], additionals: [], dep: '*' };
   }
 
   private nxdomain(): ZoneAnswer {
-    return { rcode: RCODE.NXDOMAIN, answers: [], authorities: [this.soa()], additionals: [] };
+    return { rcode: RCODE.NXDOMAIN, answers: [], authorities: [this.soa()], additionals: [], dep: '*' };
   }
 }
 
 function empty(): ZoneAnswer {
-  return { rcode: RCODE.NOERROR, answers: [], authorities: [], additionals: [] };
+  return { rcode: RCODE.NOERROR, answers: [], authorities: [], additionals: [], dep: '*' };
 }

@@ -4,14 +4,15 @@
 //
 // Hot path: a query is parsed in place (ParsedQuery), and a cluster answer is looked up in a
 // response cache keyed by name, type and size limit; the cached bytes are copied once with the
-// client's ID and question stamped in. The cache is dropped whenever the index changes, so
-// answers are always as fresh as the informers.
+// client's ID and question stamped in. Each cached answer remembers the generation of what it
+// was built from (one service, or the whole index for reverse and namespace names), so a change
+// to one service only retires that service's answers, and answers are as fresh as the informers.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket, { type Packet, type RecordType } from 'dns-packet';
 import { GVR, SharedInformerFactory, type Client, type SharedInformer } from '../client/index.js';
 import { ClusterIndex } from './cluster-index.js';
-import { ClusterZone, QTYPE, RCODE, type ZoneAnswer } from './cluster-zone.js';
+import { ClusterZone, RCODE, type ZoneAnswer } from './cluster-zone.js';
 import { Forwarder, parseUpstream, resolvConfNameservers } from './forwarder.js';
 import {
   FLAG_AA,
@@ -59,6 +60,13 @@ export interface DnsServerHandle {
 }
 
 const CACHE_MAX_ENTRIES = 20_000;
+
+interface CacheEntry {
+  response: Buffer;
+  /** What the answer depends on (ClusterIndex.generationOf) and that dependency's generation then. */
+  dep: string;
+  generation: number;
+}
 const TCP_IDLE_MS = 10_000;
 
 /** The types an ExternalName target is chased for (ANY asks upstream for A). */
@@ -115,9 +123,8 @@ class DnsServer {
   private readonly tcpConns = new Set<net.Socket>();
   private readonly q = new ParsedQuery();
   private readonly forwarder: Forwarder;
-  /** "qtype/limit/qname" → prepared response (ID 0). */
-  private readonly cache = new Map<string, Buffer>();
-  private cacheGeneration = -1;
+  /** "qtype/limit/qname" → prepared response (ID 0) and the generation of what it was built from. */
+  private readonly cache = new Map<string, CacheEntry>();
 
   constructor(
     private readonly zone: ClusterZone,
@@ -220,16 +227,12 @@ class DnsServer {
     if (parsed === ParseResult.NotImp) return errorResponse(msg, q, RCODE.NOTIMP);
     const limit = tcp ? MAX_TCP_SIZE : q.udpLimit;
 
-    if (this.cacheGeneration !== this.index.generation) {
-      this.cache.clear();
-      this.cacheGeneration = this.index.generation;
-    }
     // The key keeps EDNS and non-EDNS apart: only EDNS queries get an OPT record back.
     const key = `${q.qtype}/${tcp ? 'T' : q.edns ? limit : 0}/${q.qname}`;
     const hit = this.cache.get(key);
-    if (hit) {
+    if (hit && hit.generation === this.index.generationOf(hit.dep)) {
       this.counters.cacheHits++;
-      return stampResponse(hit, msg, q);
+      return stampResponse(hit.response, msg, q);
     }
 
     const inIN = q.qclass === 1 || q.qclass === 255;
@@ -237,8 +240,8 @@ class DnsServer {
     if (answer) {
       if (answer.chase && this.forwarder.enabled && TYPE_NAMES[q.qtype]) return this.chase(msg, answer, limit, tcp);
       const prepared = this.encode(answer, q.qname, q.edns > 0, limit);
-      if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
-      this.cache.set(key, prepared);
+      if (this.cache.size >= CACHE_MAX_ENTRIES && !hit) this.cache.clear();
+      this.cache.set(key, { response: prepared, dep: answer.dep, generation: this.index.generationOf(answer.dep) });
       return stampResponse(prepared, msg, q);
     }
     if (this.zone.owns(q.qname) && q.plain) return errorResponse(msg, q, RCODE.REFUSED); // a class other than IN
