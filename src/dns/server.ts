@@ -244,7 +244,8 @@ class DnsServer {
       this.cache.set(key, { response: prepared, dep: answer.dep, generation: this.index.generationOf(answer.dep) });
       return stampResponse(prepared, msg, q);
     }
-    if (this.zone.owns(q.qname) && q.plain) return errorResponse(msg, q, RCODE.REFUSED); // a class other than IN
+    // Cluster names never leave the server: odd bytes in a label mean no such name, another class is refused.
+    if (this.zone.owns(q.qname)) return errorResponse(msg, q, inIN ? RCODE.NXDOMAIN : RCODE.REFUSED);
     if (!this.forwarder.enabled) {
       // Reverse names we do not know are NXDOMAIN without an upstream; anything else fails.
       const reverse = q.qname.endsWith('.in-addr.arpa') || q.qname.endsWith('.ip6.arpa');

@@ -269,6 +269,15 @@ test('malformed and unsupported queries', async () => {
   const notify = Buffer.from(dnsPacket.encode(query('cluster.local', 'SOA')));
   notify.writeUInt16BE((notify.readUInt16BE(2) & ~0x7800) | (4 << 11), 2);
   assert.equal(decode(await udpRaw(port, notify)).rcode, 'NOTIMP');
+  // Another class in the cluster domain: REFUSED, and nothing reaches the upstream.
+  const seen = upstream.seen.length;
+  const chaos = dnsPacket.encode({ type: 'query', id: 10, questions: [{ name: 'web.default.svc.cluster.local', type: 'TXT', class: 'CH' }] });
+  assert.equal(decode(await udpRaw(port, chaos)).rcode, 'REFUSED');
+  // A label with a dot inside is no cluster name.
+  const dotted = Buffer.from(dnsPacket.encode(query('wXb.default.svc.cluster.local', 'A')));
+  dotted[13] = 0x2e;
+  assert.equal(decode(await udpRaw(port, dotted)).rcode, 'NXDOMAIN');
+  assert.equal(upstream.seen.length, seen);
 });
 
 test('ensureKubeDnsService creates kube-system/kube-dns at the 10th service address', async () => {
