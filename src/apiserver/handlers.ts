@@ -396,6 +396,8 @@ function setPath(o: any, path: string, value: unknown): void {
 
 function selectorString(sel: any): string {
   if (typeof sel === 'string') return sel;
+  // ReplicationControllers use a plain label map as their selector.
+  if (sel && !sel.matchLabels && !sel.matchExpressions) sel = { matchLabels: sel };
   labelSelectorFromObject(sel); // validates shape
   const s = formatLabelSelector(sel);
   return s === '<none>' ? '' : s;

@@ -19,7 +19,7 @@ import {
   notFound,
 } from './errors.js';
 import type { Resource } from './resource.js';
-import { storageKey } from './resource.js';
+import { storageKey, storagePrefix } from './resource.js';
 import type { CacheEntry, WatchCache } from './watch-cache.js';
 import type { RequestContext } from './context.js';
 import type { ServiceAllocator } from './service-allocator.js';
@@ -70,6 +70,14 @@ export class Registry {
   /** The cached entry of an object, if any (objects are shared: clone before mutating). */
   entry(r: Resource, namespace: string | undefined, name: string): CacheEntry | undefined {
     return this.cache.resource(r.storage).items.get(storageKey(r, namespace, name));
+  }
+
+  /** Every object of r (in namespace ns when given), from the cache; shared: clone before mutating. */
+  list(r: Resource, namespace?: string): KObject[] {
+    const prefix = storagePrefix(r, namespace);
+    const out: KObject[] = [];
+    for (const [key, e] of this.cache.resource(r.storage).items) if (key.startsWith(prefix)) out.push(this.external(r, e.obj));
+    return out;
   }
 
   /** The current object; shared with the cache, so callers must clone before mutating. */

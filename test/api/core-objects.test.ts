@@ -20,7 +20,7 @@ test('every def has rows matching its columns and upstream short names', () => {
   const short: Record<string, string[]> = {
     pods: ['po'], namespaces: ['ns'], services: ['svc'], configmaps: ['cm'], nodes: ['no'],
     endpoints: ['ep'], serviceaccounts: ['sa'], events: ['ev'], limitranges: ['limits'],
-    resourcequotas: ['quota'], persistentvolumes: ['pv'], persistentvolumeclaims: ['pvc'],
+    resourcequotas: ['quota'], persistentvolumes: ['pv'], persistentvolumeclaims: ['pvc'], replicationcontrollers: ['rc'],
   };
   for (const def of resources) {
     const obj: KObject = { metadata: { name: 'x', creationTimestamp: new Date().toISOString() } };

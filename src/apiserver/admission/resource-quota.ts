@@ -9,7 +9,6 @@ import { ApiError, qualifiedResource } from '../errors.js';
 import type { Resource } from '../resource.js';
 import { storagePrefix } from '../resource.js';
 import { systemContext } from '../context.js';
-import type { WatchCache } from '../watch-cache.js';
 import type { AdmissionEnv } from './index.js';
 import type { AdmissionAttributes, ValidatingAdmission } from './types.js';
 import {
@@ -40,14 +39,9 @@ function quotaForbidden(r: Resource, name: string | undefined, why: string): Api
   return new ApiError(403, 'Forbidden', message, { ...(name ? { name } : {}), ...(r.group ? { group: r.group } : {}), kind: r.plural });
 }
 
-/** The quotas of a namespace, from the watch cache behind the registry. */
+/** The quotas of a namespace (shared cached objects: never mutated here). */
 function quotasIn(env: AdmissionEnv, r: Resource, ns: string): KObject[] {
-  const reg = env.registry as unknown as { list?: (r: Resource, ns: string) => KObject[]; cache: WatchCache };
-  if (typeof reg.list === 'function') return reg.list(r, ns);
-  const prefix = storagePrefix(r, ns);
-  const out: KObject[] = [];
-  for (const [key, e] of reg.cache.resource(r.storage).items) if (key.startsWith(prefix)) out.push(e.obj);
-  return out;
+  return env.registry.list(r, ns);
 }
 
 /** Whether every limited resource has a recorded usage (otherwise the controller has not caught up). */
