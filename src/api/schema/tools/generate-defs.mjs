@@ -15,7 +15,7 @@ const out = join(here, '../defs.generated.ts');
 const ROOTS = {
   'core.v1': ['V1Namespace', 'V1Pod', 'V1Service', 'V1Endpoints', 'V1ConfigMap', 'V1Secret', 'V1ServiceAccount', 'V1Node',
     'CoreV1Event', 'V1LimitRange', 'V1ResourceQuota', 'V1PersistentVolume', 'V1PersistentVolumeClaim', 'V1PodTemplate',
-    'V1Binding', 'V1TopologySelectorTerm'],
+    'V1Binding', 'V1TopologySelectorTerm', 'V1ReplicationController'],
   'meta.v1': ['V1Status', 'V1DeleteOptions', 'V1APIResourceList', 'V1Condition', 'V1WatchEvent'],
   'apps.v1': ['V1Deployment', 'V1ReplicaSet', 'V1StatefulSet', 'V1DaemonSet', 'V1ControllerRevision'],
   'batch.v1': ['V1Job', 'V1CronJob'],
@@ -26,13 +26,14 @@ const ROOTS = {
   'rbac.v1': ['V1Role', 'V1RoleBinding', 'V1ClusterRole', 'V1ClusterRoleBinding'],
   'storage.v1': ['V1StorageClass'],
   'policy.v1': ['V1PodDisruptionBudget', 'V1Eviction'],
-  'autoscaling.v1': ['V1Scale'],
+  'autoscaling.v1': ['V1Scale', 'V1HorizontalPodAutoscaler'],
+  'autoscaling.v2': ['V2HorizontalPodAutoscaler'],
 };
 const LISTED = ['V1Namespace', 'V1Pod', 'V1Service', 'V1Endpoints', 'V1ConfigMap', 'V1Secret', 'V1ServiceAccount', 'V1Node',
   'CoreV1Event', 'V1LimitRange', 'V1ResourceQuota', 'V1PersistentVolume', 'V1PersistentVolumeClaim', 'V1Deployment',
   'V1ReplicaSet', 'V1StatefulSet', 'V1DaemonSet', 'V1ControllerRevision', 'V1Job', 'V1CronJob', 'V1Lease', 'V1EndpointSlice',
   'EventsV1Event', 'V1PriorityClass', 'V1Role', 'V1RoleBinding', 'V1ClusterRole', 'V1ClusterRoleBinding', 'V1StorageClass',
-  'V1PodDisruptionBudget', 'V1PodTemplate'];
+  'V1PodDisruptionBudget', 'V1PodTemplate', 'V1ReplicationController', 'V1HorizontalPodAutoscaler', 'V2HorizontalPodAutoscaler'];
 const META = new Set(['ObjectMeta', 'ListMeta', 'LabelSelector', 'LabelSelectorRequirement', 'OwnerReference',
   'ManagedFieldsEntry', 'Status', 'StatusDetails', 'StatusCause', 'DeleteOptions', 'Preconditions', 'Condition',
   'APIResource', 'APIResourceList', 'WatchEvent']);
