@@ -3,6 +3,7 @@
 // or when its holder has not renewed for leaseDuration, measured on the local clock from when
 // this candidate last saw the record change (so clock skew between hosts does not matter).
 // Writes use the Lease's resourceVersion, so two candidates can never both win a round.
+import { setMaxListeners } from 'node:events';
 import type { KObject } from '../api/types.js';
 import type { Client } from './client.js';
 import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
@@ -85,6 +86,7 @@ export class LeaderElector {
    */
   async run(signal?: AbortSignal): Promise<void> {
     const leadership = new AbortController();
+    setMaxListeners(0, leadership.signal); // every controller of a manager listens on it
     let led = false;
     try {
       if (!(await this.acquire(signal))) return;

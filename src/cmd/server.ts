@@ -7,6 +7,7 @@ import { startApiServer, type ApiServer } from '../apiserver/server.js';
 import { Client } from '../client/index.js';
 import { defaultIdentity, startScheduler } from '../scheduler/scheduler.js';
 import { startControllerManager } from '../controllers/manager.js';
+import { ensureKubeDnsService, kubeDnsServiceIP, startDns } from '../dns/index.js';
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -21,6 +22,9 @@ export async function run(args: string[]): Promise<void> {
       'disable-scheduler': { type: 'boolean', default: false },
       'disable-controller-manager': { type: 'boolean', default: false },
       controllers: { type: 'string', default: '*' },
+      'disable-dns': { type: 'boolean', default: false },
+      'cluster-dns-bind': { type: 'string', default: '0.0.0.0:53' },
+      'cluster-domain': { type: 'string', default: 'cluster.local' },
       'service-cidr': { type: 'string', default: '10.96.0.0/12' },
       'service-node-port-range': { type: 'string', default: '30000-32767' },
     },
@@ -57,6 +61,18 @@ export async function run(args: string[]): Promise<void> {
     });
     stops.push(() => cm.stop());
   }
+  if (!values['disable-dns']) {
+    const client = inProcessClient(api, 'system:serviceaccount:kube-system:coredns', 'skiff-dns');
+    await ensureKubeDnsService(client, kubeDnsServiceIP(values['service-cidr']));
+    const [host, port] = splitHostPort(values['cluster-dns-bind']!);
+    try {
+      const dns = await startDns({ client, listen: [{ host, port }], clusterDomain: values['cluster-domain'] });
+      stops.push(() => dns.stop());
+    } catch (e) {
+      // Another resolver may own the port: the control plane still works, pods just lack cluster DNS.
+      process.stderr.write(`skiff server: cluster DNS not started on ${values['cluster-dns-bind']}: ${(e as Error).message}\n`);
+    }
+  }
   process.stdout.write(`skiff server: API server listening on ${api.url} (kubeconfig ${values['write-kubeconfig']})\n`);
 
   let stopping = false;
@@ -81,6 +97,13 @@ function inProcessClient(api: ApiServer, user: string, component: string): Clien
     qps: 1000,
     burst: 2000,
   });
+}
+
+function splitHostPort(hp: string): [string, number] {
+  const i = hp.lastIndexOf(':');
+  const port = Number(hp.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid address ${JSON.stringify(hp)}: want HOST:PORT`);
+  return [hp.slice(0, i).replace(/^\[|\]$/g, ''), port];
 }
 
 function fail(msg: string): never {

@@ -1,6 +1,7 @@
 // The controller manager: builds the ControllerContext (shared informers, event recorders),
 // runs the enabled controllers once their informers have synced, and — with leader election —
 // only while holding the Lease kube-system/kube-controller-manager.
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { EventRecorder, LeaderElector, SharedInformerFactory, clientLog, type Client } from '../client/index.js';
@@ -60,6 +61,7 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
   const enabled = enabledControllers(opts.controllers);
   const options: ControllerOptions = { ...DEFAULT_CONTROLLER_OPTIONS, ...opts.options };
   const stopAll = new AbortController();
+  setMaxListeners(0, stopAll.signal);
 
   /** Runs every enabled controller until signal aborts; resolves when all have stopped. */
   const runControllers = async (signal: AbortSignal): Promise<void> => {

@@ -65,7 +65,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     '--write-kubeconfig', kubeconfig,
     '--disable-agent',
     ...(opts.datastoreEndpoint ? ['--datastore-endpoint', opts.datastoreEndpoint] : []),
-    ...(opts.apiOnly ? ['--disable-scheduler', '--disable-controller-manager'] : []),
+    ...(opts.apiOnly ? ['--disable-scheduler', '--disable-controller-manager', '--disable-dns'] : []),
     ...(opts.extraArgs ?? []),
   ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
