@@ -1,0 +1,349 @@
+// Scheduler throughput on a big simulated cluster, in the spirit of upstream's scheduler_perf:
+// a `skiff server --disable-agent` process (the scheduler runs inside it), a `skiff hollow-nodes`
+// process with N nodes (default 5,000), then three workloads created one after the other into the
+// same cluster (pods are kept, so later workloads see a fuller cluster):
+//   plain   10,000 pods with small requests
+//   anti     5,000 pods with required pod anti-affinity on the hostname, in groups of 5
+//   spread   5,000 pods with a zone topology spread constraint (maxSkew 1, DoNotSchedule)
+// For each: pods/s from the first create to the last binding (seen on a watch), the e2e latency
+// of each pod from its create request to its binding (p50/p99; the scheduler's own per-attempt
+// histogram is not exposed outside the server process), and the server's RSS and CPU.
+//
+// Run: npx tsc -p . && node dist/bench/scheduler.js [--nodes 5000] [--quick] [--plain N --anti N
+//        --spread N] [--creators 32] [--heartbeat-interval 10s] [--cpu-prof [--cpu-prof-dir DIR]]
+// Everything started here is stopped by PID on exit, even after a failure; the data dir is removed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, type KObject, type WatchHandle } from '../src/client/index.js';
+import { startServerProcess, type ServerProcess } from './lib/server-process.js';
+import { topSelfTime } from './lib/cpu-profile.js';
+import { percentile } from './lib/stats.js';
+
+const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
+const SKIFF = join(ROOT, 'bin', 'skiff');
+const CLK_TCK = 100; // Linux USER_HZ
+const ZONE = 'topology.kubernetes.io/zone';
+const HOSTNAME = 'kubernetes.io/hostname';
+
+// ---- process bookkeeping: everything is stopped by PID, whatever happens ----
+
+const children = new Set<ChildProcess>();
+let server: ServerProcess | undefined;
+let dataDir: string | undefined;
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  if (server && server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGKILL');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime + stime
+}
+
+const now = () => performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (s: string) => process.stdout.write(`${s}\n`);
+
+// ---- workloads ----
+
+type Workload = 'plain' | 'anti' | 'spread';
+
+function basePod(name: string, labels: Record<string, string>): KObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels },
+    spec: {
+      containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '100m', memory: '128Mi' } } }],
+    },
+  };
+}
+
+function makePod(w: Workload, i: number, groupSize: number): KObject {
+  const name = `${w}-${i}`;
+  if (w === 'plain') return basePod(name, { bench: w });
+  if (w === 'anti') {
+    const group = `g${Math.floor(i / groupSize)}`;
+    const pod = basePod(name, { bench: w, group });
+    pod.spec.affinity = {
+      podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: HOSTNAME, labelSelector: { matchLabels: { group } } }] },
+    };
+    return pod;
+  }
+  const pod = basePod(name, { bench: w });
+  pod.spec.topologySpreadConstraints = [{ maxSkew: 1, topologyKey: ZONE, whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { bench: w } } }];
+  return pod;
+}
+
+interface PhaseResult {
+  workload: Workload;
+  pods: number;
+  bound: number;
+  seconds: number;
+  createSeconds: number;
+  latencies: number[];
+  rssAfter: number;
+  rssMax: number;
+  serverCpuPct: number;
+  maxPending: number;
+  check: string;
+}
+
+/** Creates `count` pods of a workload in its own namespace and waits until all are bound. */
+async function runPhase(client: Client, w: Workload, count: number, opts: { creators: number; groupSize: number; timeoutMs: number; nodeZone: Map<string, string> }): Promise<PhaseResult> {
+  const ns = `bench-${w}`;
+  await client.namespaces.create(null, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const created = new Float64Array(count).fill(NaN);
+  const bound = new Float64Array(count).fill(NaN);
+  const nodeOf: string[] = new Array(count);
+  let boundCount = 0;
+  let lastBind = 0;
+  let done!: () => void;
+  const allBound = new Promise<void>((r) => (done = r));
+
+  // Pods enter the `spec.nodeName!=` selection when they are bound: one ADDED event each.
+  const { resourceVersion } = await client.pods.list(ns, { limit: 1 }).then((l) => ({ resourceVersion: l.metadata.resourceVersion }));
+  let watch: WatchHandle | undefined;
+  const startWatch = (rv: string | undefined) => {
+    watch = client.pods.watch(ns, { fieldSelector: 'spec.nodeName!=', resourceVersion: rv }, {
+      onEvent(type, pod) {
+        if (type !== 'ADDED' && type !== 'MODIFIED') return;
+        const i = Number(pod.metadata!.name!.slice(w.length + 1));
+        if (!Number.isNaN(bound[i]) || !pod.spec?.nodeName) return;
+        bound[i] = lastBind = now();
+        nodeOf[i] = pod.spec.nodeName;
+        if (++boundCount === count) done();
+      },
+      onClose(err) {
+        if (boundCount < count && !stopped) {
+          log(`  watch closed (${err?.message ?? 'eof'}); restarting`);
+          startWatch(undefined);
+        }
+      },
+    });
+  };
+  let stopped = false;
+  startWatch(resourceVersion);
+
+  const pid = server!.pid;
+  const cpu0 = cpuSeconds(pid);
+  let rssMax = rssMiB(pid);
+  let maxPending = 0;
+  let samples = 0;
+  const sampler = setInterval(() => {
+    if (++samples % 5 === 0) rssMax = Math.max(rssMax, rssMiB(pid));
+    // Created but not yet bound: stays small while the scheduler keeps up with the creators.
+    maxPending = Math.max(maxPending, Math.min(next, count) - boundCount);
+  }, 100);
+  let lastReport = 0;
+  const progress = setInterval(() => {
+    const t = (now() - t0) / 1000;
+    log(`  ${w}: ${t.toFixed(0)} s created=${Math.min(next, count)} bound=${boundCount} (+${boundCount - lastReport} in 5 s) server rss=${rssMiB(pid).toFixed(0)} MiB`);
+    lastReport = boundCount;
+  }, 5000);
+
+  const t0 = now();
+  let next = 0;
+  let createEnd = 0;
+  const creator = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= count) return;
+      created[i] = now();
+      await client.pods.create(ns, makePod(w, i, opts.groupSize));
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: opts.creators }, creator));
+    createEnd = now();
+    await Promise.race([allBound, sleep(opts.timeoutMs)]);
+  } finally {
+    stopped = true;
+    watch?.abort();
+    clearInterval(sampler);
+    clearInterval(progress);
+  }
+  const end = boundCount === count ? lastBind : now();
+  const seconds = (end - t0) / 1000;
+  const serverCpuPct = ((cpuSeconds(pid) - cpu0) / seconds) * 100;
+  const latencies: number[] = [];
+  for (let i = 0; i < count; i++) if (!Number.isNaN(bound[i])) latencies.push(bound[i] - created[i]);
+  latencies.sort((a, b) => a - b);
+
+  // The constraints held? (anti: no two pods of a group on a node; spread: zone counts within 1.)
+  let check = '';
+  if (w === 'anti') {
+    const seen = new Set<string>();
+    let violations = 0;
+    for (let i = 0; i < count; i++) {
+      if (!nodeOf[i]) continue;
+      const key = `${Math.floor(i / opts.groupSize)}/${nodeOf[i]}`;
+      if (seen.has(key)) violations++;
+      seen.add(key);
+    }
+    check = ` violations=${violations}`;
+  } else if (w === 'spread') {
+    const perZone = new Map<string, number>();
+    for (const n of nodeOf) if (n) perZone.set(opts.nodeZone.get(n) ?? '?', (perZone.get(opts.nodeZone.get(n) ?? '?') ?? 0) + 1);
+    const counts = [...perZone.values()];
+    check = ` zones=${[...perZone].sort().map(([z, c]) => `${z}:${c}`).join(',')} skew=${Math.max(...counts) - Math.min(...counts)}`;
+  }
+  return {
+    workload: w,
+    pods: count,
+    bound: boundCount,
+    seconds,
+    createSeconds: (createEnd - t0) / 1000,
+    latencies,
+    rssAfter: rssMiB(pid),
+    rssMax,
+    serverCpuPct,
+    maxPending,
+    check,
+  };
+}
+
+// ---- cluster ----
+
+async function startHollow(kubeconfig: string, nodes: number, heartbeat: string): Promise<{ proc: ChildProcess; registrationS: number }> {
+  const args = [SKIFF, 'hollow-nodes', '--count', String(nodes), '--kubeconfig', kubeconfig, '--qps', '20000', '--burst', '40000', '--max-in-flight', '64'];
+  args.push('--heartbeat-interval', heartbeat, '--stats-interval', '0');
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => {
+    if (out.length < 100_000) out += d;
+  });
+  const registrationS = await new Promise<number>((res, rej) => {
+    const check = () => {
+      const m = /nodes ready in ([\d.]+)s/.exec(out);
+      if (m) res(Number(m[1]));
+    };
+    proc.stdout!.on('data', check);
+    proc.once('exit', (code) => rej(new Error(`hollow-nodes exited (${code}) before it was ready:\n${out}`)));
+  });
+  return { proc, registrationS };
+}
+
+/** Waits until the scheduler has every node: a pod pinned to the last-written node gets bound. */
+async function waitSchedulerSeesNodes(client: Client, nodes: number): Promise<Map<string, string>> {
+  const list = await client.nodes.listAll();
+  if (list.items.length !== nodes) throw new Error(`expected ${nodes} nodes, the API has ${list.items.length}`);
+  const notReady = list.items.filter((n) => !n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
+  if (notReady.length) throw new Error(`${notReady.length} nodes are not Ready`);
+  const last = list.items.reduce((a, b) => (Number(a.metadata!.resourceVersion) > Number(b.metadata!.resourceVersion) ? a : b));
+  const probe = basePod('node-sync-probe', {});
+  probe.spec.nodeSelector = { [HOSTNAME]: last.metadata!.name };
+  await client.pods.create('default', probe);
+  for (const deadline = Date.now() + 120_000; ; ) {
+    const p = await client.pods.get('default', 'node-sync-probe');
+    if (p.spec?.nodeName) break;
+    if (Date.now() > deadline) throw new Error('the scheduler did not bind the node sync probe in 120 s');
+    await sleep(200);
+  }
+  await client.pods.delete('default', 'node-sync-probe', { gracePeriodSeconds: 0 });
+  return new Map(list.items.map((n) => [n.metadata!.name!, n.metadata?.labels?.[ZONE] ?? '']));
+}
+
+// ---- main ----
+
+function formatLine(r: PhaseResult, nodes: number): string {
+  const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : 'n/a');
+  return (
+    `scheduler ${r.workload} pods=${r.pods} nodes=${nodes} bound=${r.bound} throughput=${(r.bound / r.seconds).toFixed(1)} pods/s ` +
+    `e2e-latency p50=${ms(percentile(r.latencies, 50))} ms p99=${ms(percentile(r.latencies, 99))} ms ` +
+    `rss=${r.rssAfter.toFixed(0)} MiB (max ${r.rssMax.toFixed(0)}) server-cpu=${r.serverCpuPct.toFixed(0)}% ` +
+    `create=${(r.pods / r.createSeconds).toFixed(0)} pods/s max-pending=${r.maxPending}${r.check}`
+  );
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      nodes: { type: 'string' },
+      plain: { type: 'string' },
+      anti: { type: 'string' },
+      spread: { type: 'string' },
+      'group-size': { type: 'string', default: '5' },
+      creators: { type: 'string', default: '32' },
+      'heartbeat-interval': { type: 'string', default: '10s' },
+      'timeout-s': { type: 'string', default: '600' },
+      quick: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'boolean', default: false },
+      'cpu-prof-dir': { type: 'string' },
+    },
+  });
+  const q = values.quick;
+  const nodes = Number(values.nodes ?? (q ? 500 : 5000));
+  const counts: Record<Workload, number> = {
+    plain: Number(values.plain ?? (q ? 1000 : 10_000)),
+    anti: Number(values.anti ?? (q ? 500 : 5000)),
+    spread: Number(values.spread ?? (q ? 500 : 5000)),
+  };
+  const groupSize = Number(values['group-size']);
+  const creators = Number(values.creators);
+  const timeoutMs = Number(values['timeout-s']) * 1000;
+
+  dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-scheduler-'));
+  const profDir = values['cpu-prof'] ? (values['cpu-prof-dir'] ?? join(dataDir, 'prof')) : undefined;
+  log(`scheduler bench: ${nodes} hollow nodes; pods plain=${counts.plain} anti=${counts.anti} (groups of ${groupSize}) spread=${counts.spread}; ${creators} creators${profDir ? `; --cpu-prof into ${profDir}` : ''}`);
+
+  server = await startServerProcess({ dataDir, nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [] });
+  const rssStartup = rssMiB(server.pid);
+  const t0 = now();
+  const hollow = await startHollow(server.kubeconfig, nodes, values['heartbeat-interval']!);
+  const client = new Client({ kubeconfig: server.kubeconfig, component: 'bench-scheduler', qps: 0 });
+  const nodeZone = await waitSchedulerSeesNodes(client, nodes);
+  const readyS = (now() - t0) / 1000;
+  await sleep(2000);
+  const rssBefore = rssMiB(server.pid);
+  log(`scheduler rss after=startup ${rssStartup.toFixed(0)} MiB; after=${nodes}-nodes ${rssBefore.toFixed(0)} MiB (nodes registered in ${hollow.registrationS.toFixed(1)} s, in the scheduler's cache ${readyS.toFixed(1)} s after start)`);
+
+  const results: PhaseResult[] = [];
+  for (const w of ['plain', 'anti', 'spread'] as const) {
+    if (counts[w] <= 0) continue;
+    log(`- ${w}: ${counts[w]} pods`);
+    const r = await runPhase(client, w, counts[w], { creators, groupSize, timeoutMs, nodeZone });
+    results.push(r);
+    log(formatLine(r, nodes));
+  }
+  log(`scheduler rss after=all ${rssMiB(server.pid).toFixed(0)} MiB hollow-nodes rss=${rssMiB(hollow.proc.pid!).toFixed(0)} MiB`);
+  client.close();
+
+  hollow.proc.kill('SIGTERM');
+  await Promise.race([new Promise((r) => hollow.proc.once('exit', r)), sleep(10_000)]);
+  await server.stop();
+  if (profDir) {
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) log(`no .cpuprofile in ${profDir}`);
+    else {
+      const top = topSelfTime(join(profDir, file), ROOT, 20);
+      log(`\nserver CPU profile ${join(profDir, file)}: busy ${(top.busyMs / 1000).toFixed(1)} s, idle ${(top.idleMs / 1000).toFixed(1)} s`);
+      log('self %  self ms  function');
+      for (const e of top.entries) log(`${e.percent.toFixed(1).padStart(6)} ${e.ms.toFixed(0).padStart(8)}  ${e.name}`);
+      log('\nby file:');
+      for (const e of top.files) log(`${e.percent.toFixed(1).padStart(6)} ${e.ms.toFixed(0).padStart(8)}  ${e.name}`);
+    }
+  }
+  if (results.some((r) => r.bound < r.pods)) throw new Error('some pods were not bound before the timeout');
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  },
+);
