@@ -33,7 +33,7 @@ export async function main(argv: string[]): Promise<void> {
 const USAGE = `Usage: skiff <command> [flags]
 
 Commands:
-  server       run the control plane (API server and store)
+  server       run the control plane (store, API server, scheduler, controllers, DNS)
   controller-manager  run the controllers (--kubeconfig PATH [--controllers ...] [--leader-elect])
   hollow-nodes simulate N nodes for scale tests (--count N)
   scheduler    run the scheduler against an API server (--kubeconfig)

@@ -9,8 +9,40 @@ import { defaultIdentity, startScheduler } from '../scheduler/scheduler.js';
 import { startControllerManager } from '../controllers/manager.js';
 import { ensureKubeDnsService, kubeDnsServiceIP, startDns } from '../dns/index.js';
 
+const USAGE = `Usage: skiff server [flags]
+  --data-dir DIR                 state directory (default /var/lib/skiff)
+  --https-listen-port PORT       API server port (default 6443)
+  --bind-address ADDR            listen address (default 0.0.0.0)
+  --write-kubeconfig PATH        admin kubeconfig (default /etc/skiff/skiff.yaml)
+  --datastore-endpoint URL       sqlite:///path/file.db | etcd://h1:2379,h2:2379 (default: sqlite in the data dir)
+  --service-cidr CIDR            service cluster IPs (default 10.96.0.0/12)
+  --service-node-port-range A-B  NodePorts (default 30000-32767)
+  --controllers LIST             controllers to run ("*", "name", "-name"; default *)
+  --cluster-dns-bind HOST:PORT   cluster DNS listen address (default 0.0.0.0:53)
+  --cluster-domain DOMAIN        (default cluster.local)
+  --disable-scheduler, --disable-controller-manager, --disable-dns, --disable-agent
+`;
+
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let parsed;
+  try {
+    parsed = parseServerArgs(args);
+  } catch (e) {
+    fail(`${(e as Error).message} (see skiff server --help)`);
+  }
+  try {
+    await serve(parsed.values);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+}
+
+function parseServerArgs(args: string[]) {
+  return parseArgs({
     args,
     options: {
       'data-dir': { type: 'string', short: 'd', default: '/var/lib/skiff' },
@@ -30,6 +62,9 @@ export async function run(args: string[]): Promise<void> {
     },
     strict: true,
   });
+}
+
+async function serve(values: ReturnType<typeof parseServerArgs>['values']): Promise<void> {
   const port = Number(values['https-listen-port']);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --https-listen-port: ${values['https-listen-port']}`);
   const dataDir = values['data-dir']!;
