@@ -33,6 +33,8 @@ export interface ProxierOptions {
 
 export interface SyncResult {
   full: boolean;
+  /** iptables-save time (full syncs only). */
+  saveMs: number;
   generateMs: number;
   restoreMs: number;
   rules: GeneratedRules;
@@ -202,6 +204,7 @@ export class Proxier {
     this.pending = false;
     let existing: Iterable<string> = this.lastActive;
     let missingJumps: JumpRule[] = [];
+    const ts = performance.now();
     if (full) {
       const saved = await this.iptables.save('filter', 'nat');
       const nat = saved.get('nat');
@@ -222,7 +225,7 @@ export class Proxier {
     this.lastActive = rules.activeChains;
     if (full) this.needFullSync = false;
     this.lastError = undefined;
-    this.lastResult = { full, generateMs: t1 - t0, restoreMs: t2 - t1, rules };
+    this.lastResult = { full, saveMs: t0 - ts, generateMs: t1 - t0, restoreMs: t2 - t1, rules };
     this.firstSyncResolve();
     return this.lastResult;
   }

@@ -4,6 +4,7 @@
 // a restart that keeps established connections, and cleanup.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { Proxier } from '../../src/proxy/proxier.js';
 import { cleanupProxyRules } from '../../src/proxy/cleanup.js';
 import { Iptables } from '../../src/proxy/iptables.js';
@@ -14,6 +15,7 @@ const skip = netnsUnavailable();
 if (skip) process.stdout.write(`# skipping proxy netns tests: ${skip}\n`);
 
 const CLUSTER_IP = '10.96.0.10';
+const SKIFF_BIN = fileURLToPath(new URL('../../../bin/skiff', import.meta.url));
 const NODE_PORT = 30080;
 
 function names(rs: ConnResult[]): Set<string> {
@@ -171,5 +173,23 @@ describe('proxy in network namespaces', { skip }, () => {
     assert.ok(!r.stdout.includes('SKIFF-'), r.stdout);
     // Idempotent.
     assert.deepEqual(await cleanupProxyRules({ runner: net.runner }), { chains: 0, jumps: 0 });
+  });
+
+  test('`skiff proxy --cleanup` removes the rules of a running setup and exits', async () => {
+    const p = newProxier();
+    p.onService(service('web', { type: 'NodePort', clusterIP: CLUSTER_IP, ports: [{ name: 'http', port: 80, nodePort: NODE_PORT }] }));
+    p.onEndpointSlice(slice('web', eps));
+    p.setSynced('services');
+    p.setSynced('endpointslices');
+    await p.syncNow();
+    await p.stop();
+    assert.ok((await net.runner.run('iptables-save', [])).stdout.includes('SKIFF-SEP-'));
+    const r = await net.runner.run(process.execPath, [SKIFF_BIN, 'proxy', '--cleanup']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /iptables-nft: removed \d+ chains and 11 jump rules/);
+    const after = await net.runner.run('iptables-save', []);
+    assert.ok(!after.stdout.includes('SKIFF-'), after.stdout);
+    const legacy = await net.runner.run('iptables-legacy-save', []);
+    assert.ok(!legacy.stdout.includes('SKIFF-'));
   });
 });
