@@ -11,7 +11,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { MemoryStore } from '../../src/storage/memory.js';
 import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
@@ -248,6 +248,22 @@ describe('kubectl logs / exec / attach / cp / port-forward', { skip }, () => {
     const bad = await kubectl(['exec', 'web', '-c', 'nope', '--', 'true']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /container nope is not valid for pod web/);
+  });
+
+  it('@kubernetes/client-node Exec: WebSocket, negotiated to v4.channel.k8s.io with containerd', async () => {
+    const { KubeConfig, Exec } = await import('@kubernetes/client-node');
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d) => (text += d));
+    const status = await new Promise<KObject>((resolve, reject) => {
+      new Exec(kc)
+        .exec(NS, 'web', 'web', ['sh', '-c', 'echo via-client-node'], out, null, null, false, (st) => resolve(st as KObject))
+        .then((ws) => assert.equal(ws.protocol, 'v4.channel.k8s.io'), reject);
+    });
+    assert.equal(status.status, 'Success');
+    await waitUntil(() => text === 'via-client-node\n', 'client-node exec output', 5000, 20);
   });
 
   it('kubectl cp copies into and out of the container', async () => {
