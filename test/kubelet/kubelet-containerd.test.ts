@@ -128,6 +128,7 @@ describe('kubelet against containerd', { skip }, () => {
       await eventually(async () => (await client.pods.list(NS)).items.length === 0, 'all pods gone', 40_000).catch(() => undefined);
     } finally {
       await kubelet?.stop();
+      if (process.env.KUBELET_TEST_LOG && tc) spawnSync('cp', [tc.handle.logFile, '/tmp/kubelet-test-containerd.log']);
       client?.close();
       await api?.close();
       await tc?.stop();
@@ -289,8 +290,8 @@ describe('kubelet against containerd', { skip }, () => {
     assert.equal(readFileSync(join(hostDir, 'prestop'), 'utf8').trim(), 'stopped');
     const sandboxes = await tc.cri.runtime.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } });
     const containers = await tc.cri.runtime.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } });
-    assert.equal(sandboxes.length, 0);
-    assert.equal(containers.length, 0);
+    assert.deepEqual(sandboxes.map((x) => `${x.id} ${x.state} ${x.createdAt}`), [], `sandboxes left at ${Date.now()}`);
+    assert.deepEqual(containers.map((x) => `${x.metadata.name} ${x.state} ${x.createdAt}`), [], 'containers left');
     assert.ok(!existsSync(join(dir, 'agent', 'pods', uid)), 'pod dir removed');
   });
 
@@ -319,6 +320,101 @@ spec:
     rmSync(join(manifests, 'static.yaml'));
     await eventually(async () => get(`static-web-${NODE}`).then(() => false, (e) => isNotFound(e)), 'mirror pod gone');
     await eventually(async () => !ctr(tc, 'c', 'ls').includes(BUSYBOX_IMAGE) || (await client.pods.list(NS)).items.length > 0, 'static containers gone');
+  });
+
+  it('runs init containers in order, then a pod that completes with a termination message', async () => {
+    await client.pods.create(
+      NS,
+      pod('job', {
+        restartPolicy: 'Never',
+        initContainers: [
+          box('first', ['sh', '-c', 'echo 1 >> /work/order'], { volumeMounts: [{ name: 'work', mountPath: '/work' }] }),
+          box('second', ['sh', '-c', 'echo 2 >> /work/order'], { volumeMounts: [{ name: 'work', mountPath: '/work' }] }),
+        ],
+        containers: [
+          box('main', ['sh', '-c', 'cat /work/order | tr "\\n" , > /dev/termination-log'], { volumeMounts: [{ name: 'work', mountPath: '/work' }] }),
+        ],
+        volumes: [{ name: 'work', emptyDir: {} }],
+      }),
+    );
+    const p = await eventually(async () => {
+      const p = await get('job');
+      return p.status?.phase === 'Succeeded' ? p : undefined;
+    }, 'job Succeeded');
+    assert.deepEqual(p.status.initContainerStatuses.map((s: KObject) => s.state.terminated?.reason), ['Completed', 'Completed']);
+    const main = cs(p, 'main');
+    assert.equal(main.state.terminated.exitCode, 0);
+    assert.equal(main.state.terminated.reason, 'Completed');
+    assert.equal(main.state.terminated.message, '1,2,');
+    assert.equal(p.status.conditions.find((c: KObject) => c.type === 'Ready').reason, 'PodCompleted');
+    // A finished pod's sandbox is stopped (its network torn down).
+    const uid = p.metadata!.uid!;
+    await eventually(async () => {
+      const sbs = await tc.cri.runtime.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } });
+      return sbs.every((s) => s.state === 'SANDBOX_NOTREADY');
+    }, 'sandbox stopped');
+    await deletePod('job');
+  });
+
+  it('mounts secret, downwardAPI and projected volumes with a bound service account token', async () => {
+    await client.secrets.create(NS, { metadata: { name: 'creds' }, data: { user: Buffer.from('admin').toString('base64') } } as KObject);
+    await client.serviceAccounts.create(NS, { metadata: { name: 'default' } } as KObject).catch(() => undefined);
+    await client.pods.create(
+      NS,
+      pod('vols', {
+        containers: [
+          box('main', ['sleep', '3600'], {
+            volumeMounts: [
+              { name: 'creds', mountPath: '/creds' },
+              { name: 'info', mountPath: '/info' },
+              { name: 'api', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' },
+            ],
+          }),
+        ],
+        volumes: [
+          { name: 'creds', secret: { secretName: 'creds', items: [{ key: 'user', path: 'username', mode: 0o400 }] } },
+          { name: 'info', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }, { path: 'name', fieldRef: { fieldPath: 'metadata.name' } }] } },
+          {
+            name: 'api',
+            projected: {
+              sources: [
+                { serviceAccountToken: { path: 'token', expirationSeconds: 3607 } },
+                { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }], optional: true } },
+                { downwardAPI: { items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+              ],
+            },
+          },
+        ],
+      }, { metadata: { labels: { app: 'vols' } } }),
+    );
+    const p = await eventually(async () => {
+      const p = await get('vols');
+      return p.status?.phase === 'Running' ? p : undefined;
+    }, 'vols Running');
+    const id = cs(p, 'main').containerID.replace('containerd://', '');
+    const cat = async (f: string) => (await kubelet.runtime.execSync(id, ['cat', f], 5)).stdout.toString();
+    assert.equal(await cat('/creds/username'), 'admin');
+    assert.equal(await cat('/info/labels'), 'app="vols"');
+    assert.equal(await cat('/info/name'), 'vols');
+    assert.equal(await cat('/var/run/secrets/kubernetes.io/serviceaccount/namespace'), 'default');
+    const token = await cat('/var/run/secrets/kubernetes.io/serviceaccount/token');
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+    assert.equal(claims.sub, 'system:serviceaccount:default:default');
+    assert.equal(claims['kubernetes.io'].pod.name, 'vols');
+    await deletePod('vols');
+  });
+
+  it('reports ErrImagePull then ImagePullBackOff for an image no registry has', async () => {
+    await client.pods.create(NS, pod('nopull', { containers: [{ name: 'c', image: 'registry.invalid/none:1', imagePullPolicy: 'IfNotPresent' }] }));
+    const seen = new Set<string>();
+    await eventually(async () => {
+      const r = cs(await get('nopull'), 'c')?.state?.waiting?.reason;
+      if (r) seen.add(r);
+      return seen.has('ErrImagePull') && seen.has('ImagePullBackOff');
+    }, 'ErrImagePull and ImagePullBackOff', 40_000);
+    const p = await get('nopull');
+    assert.equal(p.status.phase, 'Pending');
+    await deletePod('nopull');
   });
 
   it('removes the web pod and every CNI chain it created', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { EventRecorder, KObject } from '../../client/index.js';
 import type { KubeletLog } from '../log.js';
+import { cleanupMasqRules } from '../network/masq-cleanup.js';
 import { runAction } from '../prober/actions.js';
 import { objectRef, type ProbeManager, type RunningContainer } from '../prober/manager.js';
 import type { ContainerStatus, KubeletRuntime, Mount, PodSandboxConfig, PodSandboxStatus } from '../runtime/types.js';
@@ -135,6 +136,7 @@ export class PodSync {
       let id: string;
       try {
         id = await this.o.runtime.runPodSandbox(cfg);
+        this.o.log('debug', `created sandbox ${id.slice(0, 12)} for ${podFullName(pod)} attempt ${attempt}`);
       } catch (e) {
         this.event(pod, undefined, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
         throw e;
@@ -487,15 +489,27 @@ export class PodSync {
   /** Removes every runtime object, log and cgroup of the pod (volumes are torn down by the caller). */
   async removePod(uid: string, podForLogs?: KObject): Promise<void> {
     const rt = this.o.runtime;
-    const st = await this.state(uid);
-    for (const c of st.containers) {
-      if (c.state === 'CONTAINER_RUNNING') await rt.stopContainer(c.id, 0);
-      await rt.removeContainer(c.id);
+    // Removal is verified: containerd can still list a sandbox right after removing it while
+    // its exit is being processed, so list again until nothing of the pod is left.
+    const sandboxIds = new Set<string>();
+    for (let attempt = 0; ; attempt++) {
+      const st = await this.state(uid);
+      if (!st.containers.length && !st.sandboxes.length) break;
+      for (const s of st.sandboxes) sandboxIds.add(s.id);
+      if (attempt >= 20) throw new Error(`pod ${uid}: runtime objects still present after removal`);
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 100 * Math.min(attempt, 5)));
+      for (const c of st.containers) {
+        if (c.state === 'CONTAINER_RUNNING') await rt.stopContainer(c.id, 0);
+        await rt.removeContainer(c.id);
+      }
+      for (const s of st.sandboxes) {
+        await rt.stopPodSandbox(s.id);
+        await rt.removePodSandbox(s.id);
+      }
+      this.o.log('debug', `removed pod ${uid} (pass ${attempt + 1}): containers [${st.containers.map((c) => c.id.slice(0, 12)).join(' ')}] sandboxes [${st.sandboxes.map((s) => s.id.slice(0, 12)).join(' ')}]`);
     }
-    for (const s of st.sandboxes) {
-      await rt.stopPodSandbox(s.id);
-      await rt.removePodSandbox(s.id);
-    }
+    const leaked = await cleanupMasqRules([...sandboxIds]);
+    if (leaked.length) this.o.log('info', `removed masquerade chains CNI DEL left behind: ${leaked.join(' ')}`);
     this.o.probes.removePod(uid);
     this.o.crashBackoff.resetPrefix(`${uid}/`);
     if (podForLogs) rmSync(podLogDirectory(this.o.logRoot, podForLogs), { recursive: true, force: true });
@@ -531,6 +545,7 @@ export class PodSync {
       const remaining = await Promise.all(holds.map((c) => rt.containerStatus(c.id)));
       if (remaining.some(Boolean)) continue;
       await rt.removePodSandbox(s.id);
+      await cleanupMasqRules([s.id]);
     }
   }
 

@@ -214,24 +214,26 @@ export class PodWorkers {
     const uid = w.uid;
     const grace = w.gone ? 2 : (pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30);
     const after = await sync.killPod(pod, grace);
-    if (!w.gone) {
-      const st = generatePodStatus({
-        pod,
-        sandbox: after.sandboxes[0],
-        containers: after.containers,
-        waiting: new Map(),
-        readiness: () => false,
-        startup: () => false,
-        terminationMessage: (c) => sync.terminationMessage(pod, c),
-        hostIP: this.o.hostIP(),
-        terminal: true,
-      });
-      const target = this.o.statusTarget(pod);
-      if (target) await status.set(target, st).catch(() => undefined);
-    }
-    // Reclaim everything before the API object goes, so "deleted" means nothing is left.
+    // The final status is computed now (termination messages are still on disk) but written
+    // after everything is reclaimed, so "deleted" means nothing is left (and a server that
+    // drops a terminating pod on its status write does no harm).
+    const final = w.gone
+      ? undefined
+      : generatePodStatus({
+          pod,
+          sandbox: after.sandboxes[0],
+          containers: after.containers,
+          waiting: new Map(),
+          readiness: () => false,
+          startup: () => false,
+          terminationMessage: (c) => sync.terminationMessage(pod, c),
+          hostIP: this.o.hostIP(),
+          terminal: true,
+        });
     await sync.removePod(uid, pod);
     await this.o.cleanup(uid);
+    const target = final && this.o.statusTarget(pod);
+    if (final && target) await status.set(target, final).catch(() => undefined);
     if (!w.gone && !this.o.isStatic(pod)) {
       try {
         await client.pods.delete(pod.metadata?.namespace, pod.metadata?.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid } });
