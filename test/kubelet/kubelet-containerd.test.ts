@@ -16,13 +16,16 @@ import { Client, isNotFound, type KObject } from '../../src/client/index.js';
 import { startKubelet, type Kubelet } from '../../src/kubelet/index.js';
 import { CriRuntime } from '../../src/kubelet/runtime/cri-runtime.js';
 import { cidrContains } from '../../src/kubelet/network/cni-config.js';
+import { cleanupMasqRules } from '../../src/kubelet/network/masq-cleanup.js';
 import { containerdSkipReason, startTestContainerd, BUSYBOX_IMAGE, type TestContainerd } from '../helpers/containerd.js';
 
 const skip = containerdSkipReason();
 const ADMIN = { name: 'system:admin', groups: ['system:masters'] };
 const NODE = 'kubelet-it';
-const POD_CIDR = '10.244.77.0/24';
-const BRIDGE = 'skiffit0';
+// Unique per run: CI or another engineer may run this file at the same time on the host.
+const OCTET = 100 + (process.pid % 150);
+const POD_CIDR = `10.244.${OCTET}.0/24`;
+const BRIDGE = `skit${process.pid % 100000}`;
 const NS = 'default';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,9 +62,15 @@ function ctr(tc: TestContainerd, ...args: string[]): string {
   return r.stdout;
 }
 
+/** The CNI masquerade chains jumped to for sources in this run's pod CIDR. */
 function natChains(): string[] {
-  const r = spawnSync('iptables', ['-t', 'nat', '-S'], { encoding: 'utf8' });
-  return (r.stdout ?? '').split('\n').filter((l) => l.startsWith('-N CNI-'));
+  const r = spawnSync('iptables', ['-t', 'nat', '-S', 'POSTROUTING'], { encoding: 'utf8' });
+  const out: string[] = [];
+  for (const l of (r.stdout ?? '').split('\n')) {
+    const m = /^-A POSTROUTING -s (\d+\.\d+\.\d+\.\d+)\/32 .* -j (CNI-[0-9a-f]+)/.exec(l);
+    if (m && cidrContains(POD_CIDR, m[1])) out.push(`-N ${m[2]}`);
+  }
+  return out;
 }
 
 describe('kubelet against containerd', { skip }, () => {
@@ -134,12 +143,9 @@ describe('kubelet against containerd', { skip }, () => {
       await tc?.stop();
       spawnSync('ip', ['link', 'del', BRIDGE]);
       // Chains CNI's DEL missed (there should be none).
-      for (const c of natChains()) {
-        if (chainsBefore.has(c)) continue;
-        const chain = c.slice(3);
-        spawnSync('iptables', ['-t', 'nat', '-F', chain]);
-        spawnSync('iptables', ['-t', 'nat', '-X', chain]);
-      }
+      const left = spawnSync('iptables', ['-t', 'nat', '-S', 'POSTROUTING'], { encoding: 'utf8' }).stdout ?? '';
+      const ids = [...left.matchAll(/-s (\d+\.\d+\.\d+\.\d+)\/32 .*id: \\"([0-9a-f]+)\\"/g)].filter((m) => cidrContains(POD_CIDR, m[1])).map((m) => m[2]);
+      await cleanupMasqRules(ids);
       rmSync(dir, { recursive: true, force: true });
       if (process.env.KUBELET_TEST_LOG) process.stderr.write(logs.join('\n') + '\n');
     }
