@@ -108,16 +108,32 @@ export class CriClient {
 
 type Caller = <T>(method: string, req: object, call?: CallOptions, defaultTimeoutMs?: number) => Promise<T>;
 
+/** How long a call waits for a (re)starting containerd whose CRI plugin is still initializing. */
+const CRI_INIT_WAIT_MS = 15_000;
+
 function makeCaller(stub: grpc.Client, timeoutMs: number): Caller {
-  return <T>(method: string, req: object, call?: CallOptions, defaultTimeoutMs?: number): Promise<T> =>
+  const once = <T>(method: string, req: object, deadline: number): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const fn = (stub as unknown as Record<string, Unary>)[method];
-      const t = call?.timeoutMs ?? defaultTimeoutMs ?? timeoutMs;
-      fn.call(stub, req, new grpc.Metadata(), { deadline: Date.now() + t }, (err, res) => {
+      fn.call(stub, req, new grpc.Metadata(), { deadline }, (err, res) => {
         if (err) reject(new CriError(method, err.code, err.details || err.message));
         else resolve(res as T);
       });
     });
+  return async <T>(method: string, req: object, call?: CallOptions, defaultTimeoutMs?: number): Promise<T> => {
+    const t = call?.timeoutMs ?? defaultTimeoutMs ?? timeoutMs;
+    const start = Date.now();
+    for (;;) {
+      try {
+        return await once<T>(method, req, Date.now() + t);
+      } catch (e) {
+        // Right after containerd (re)starts its socket accepts calls before the CRI plugin is ready.
+        const initializing = e instanceof CriError && /server is not initialized yet/.test(e.details);
+        if (!initializing || Date.now() - start > Math.min(t, CRI_INIT_WAIT_MS)) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
 }
 
 /** runtime.v1.RuntimeService */
