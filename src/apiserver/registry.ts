@@ -198,9 +198,10 @@ export class Registry {
     await this.hooks.admit?.({ ctx, resource: r, subresource, operation: 'UPDATE', namespace: namespace, obj: next, old });
 
     if (unchanged(next, old)) return old;
-    const nm = next.metadata!;
-    if (!ctx.dryRun && nm.deletionTimestamp && !(nm.finalizers?.length) && !(next.spec?.finalizers?.length && isNamespace(r))) {
-      // The last finalizer is gone: the object goes away now (upstream's deleteWithoutFinalizers).
+    if (!ctx.dryRun && finishesDeletion(r, next, old)) {
+      // The update removed the last finalizer of an object being deleted: it goes away now
+      // (upstream's shouldDeleteDuringUpdate). Other writes to a terminating object, such as a
+      // kubelet's status updates during graceful deletion, are ordinary updates.
       return this.remove(r, key, cur.rev, next);
     }
     const rollback = this.isServices(r) ? await this.services!.allocate(next, old, ctx.dryRun) : undefined;
@@ -423,6 +424,14 @@ export class Registry {
     if (e.obj.status?.phase === 'Terminating')
       throw forbidden(`unable to create new content in namespace ${ns} because it is being terminated`);
   }
+}
+
+function finishesDeletion(r: Resource, next: KObject, old: KObject): boolean {
+  const om = old.metadata!;
+  if (!om.deletionTimestamp || (om.deletionGracePeriodSeconds ?? 0) !== 0 || next.metadata!.finalizers?.length) return false;
+  const removedLastFinalizer = (om.finalizers?.length ?? 0) > 0;
+  const namespaceFinalized = isNamespace(r) && (old.spec?.finalizers?.length ?? 0) > 0 && !next.spec?.finalizers?.length;
+  return removedLastFinalizer || namespaceFinalized;
 }
 
 /** Empty metadata maps and lists are omitted, as Go's omitempty does (e.g. after removing the last label). */
