@@ -4,6 +4,8 @@ export async function main(argv: string[]): Promise<void> {
   switch (cmd) {
     case 'server':
       return (await import('./server.js')).run(rest);
+    case 'agent':
+      return (await import('./agent.js')).run(rest);
     case 'controller-manager':
       return (await import('./controller-manager.js')).run(rest);
     case 'hollow-nodes':
@@ -34,6 +36,7 @@ const USAGE = `Usage: skiff <command> [flags]
 
 Commands:
   server       run the control plane (store, API server, scheduler, controllers, DNS)
+  agent        join this machine to a cluster as a worker node (--server URL --token T)
   controller-manager  run the controllers (--kubeconfig PATH [--controllers ...] [--leader-elect])
   hollow-nodes simulate N nodes for scale tests (--count N)
   scheduler    run the scheduler against an API server (--kubeconfig)
