@@ -148,6 +148,8 @@ describe('kubectl logs / exec / attach / cp / port-forward', { skip }, () => {
       bridgeName: BRIDGE,
       plegIntervalMs: 300,
       nodeStatusUpdateIntervalMs: 1000,
+      crashLoopBackoff: { baseMs: 500, maxMs: 1000 },
+      imagePullBackoff: { baseMs: 500, maxMs: 1000 },
       log: (level, msg) => logs.push(`${level}: ${msg}`),
     });
     const serving = await kubeletServingCert(api.pki, NODE, []);
@@ -237,6 +239,33 @@ describe('kubectl logs / exec / attach / cp / port-forward', { skip }, () => {
     assert.match(missing.stderr, /pods "ghost" not found/);
   });
 
+  it('kubectl logs --previous, and why a waiting container has no logs', async () => {
+    await client.pods.create(
+      NS,
+      pod('crash', [
+        box('crasher', 'echo run-$RANDOM; exit 1'),
+        { name: 'nopull', image: 'registry.invalid/nope:1', imagePullPolicy: 'IfNotPresent' },
+      ]),
+    );
+    await waitUntil(async () => {
+      const p = await client.pods.get(NS, 'crash');
+      const st = (n: string) => (p.status?.containerStatuses ?? []).find((c: KObject) => c.name === n);
+      return (st('crasher')?.restartCount ?? 0) >= 1 && /ImagePull|ErrImagePull/.test(st('nopull')?.state?.waiting?.reason ?? '');
+    }, 'crash restarted and nopull waiting', 60_000, 200);
+    const prev = await k('logs', 'crash', '-c', 'crasher', '--previous');
+    assert.match(prev, /^run-\d+\n$/);
+    const cur = await k('logs', 'crash', '-c', 'crasher');
+    assert.match(cur, /^run-\d+\n$/);
+    const waiting = await kubectl(['logs', 'crash', '-c', 'nopull']);
+    assert.notEqual(waiting.code, 0);
+    assert.match(waiting.stderr, /Error from server \(BadRequest\): container "nopull" in pod "crash" is waiting to start: (image can't be pulled|trying and failing to pull image)/);
+    const noPrev = await kubectl(['logs', 'crash', '-c', 'nopull', '--previous']);
+    assert.match(noPrev.stderr, /previous terminated container "nopull" in pod "crash" not found/);
+    const which = await kubectl(['logs', 'crash']);
+    assert.equal(which.code, 0, 'kubectl picks the first container itself');
+    await client.pods.delete(NS, 'crash', { gracePeriodSeconds: 0 });
+  });
+
   it('kubectl exec runs a command; -i passes stdin; exit codes come back', async () => {
     assert.equal(await k('exec', 'web', '-c', 'web', '--', 'hostname'), 'web\n');
     const cat = await kubectl(['exec', '-i', 'web', '-c', 'web', '--', 'cat'], 'hello stdin\nsecond line\n');
@@ -286,6 +315,13 @@ describe('kubectl logs / exec / attach / cp / port-forward', { skip }, () => {
     }
   });
 
+  it('pods/proxy reaches the pod port; nodes/proxy reaches the kubelet', async () => {
+    assert.equal(await k('get', '--raw', `/api/v1/namespaces/${NS}/pods/web:8080/proxy/index.html`), 'hello-from-web\n');
+    assert.equal(await k('get', '--raw', `/api/v1/nodes/${NODE}/proxy/healthz`), 'ok');
+    const list = JSON.parse(await k('get', '--raw', `/api/v1/nodes/${NODE}/proxy/pods`));
+    assert.equal(list.kind, 'PodList');
+  });
+
   it('kubectl port-forward serves the pod port on localhost', async () => {
     const local = await freePort();
     const bg = spawnKubectl(kubeconfig, ['port-forward', 'pod/web', `${local}:8080`]);
@@ -303,6 +339,8 @@ describe('kubectl logs / exec / attach / cp / port-forward', { skip }, () => {
         });
         assert.equal(body, 'hello-from-web\n');
       }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; kubectl port-forward said: ${bg.stderr()}${bg.output()}`);
     } finally {
       await bg.kill();
     }
