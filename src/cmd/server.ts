@@ -8,6 +8,9 @@ import { Client } from '../client/index.js';
 import { defaultIdentity, startScheduler } from '../scheduler/scheduler.js';
 import { startControllerManager } from '../controllers/manager.js';
 import { ensureKubeDnsService, kubeDnsServiceIP, startDns } from '../dns/index.js';
+import { startKubelet } from '../kubelet/index.js';
+import { startProxy } from '../proxy/index.js';
+import { hostname } from 'node:os';
 
 const USAGE = `Usage: skiff server [flags]
   --data-dir DIR                 state directory (default /var/lib/skiff)
@@ -20,6 +23,8 @@ const USAGE = `Usage: skiff server [flags]
   --controllers LIST             controllers to run ("*", "name", "-name"; default *)
   --cluster-dns-bind HOST:PORT   cluster DNS listen address (default 0.0.0.0:53)
   --cluster-domain DOMAIN        (default cluster.local)
+  --cluster-cidr CIDR            pod addresses, a /24 per node (default 10.42.0.0/16)
+  --node-name NAME               this host's node name for the agent (default hostname)
   --disable-scheduler, --disable-controller-manager, --disable-dns, --disable-agent
 `;
 
@@ -57,6 +62,8 @@ function parseServerArgs(args: string[]) {
       'disable-dns': { type: 'boolean', default: false },
       'cluster-dns-bind': { type: 'string', default: '0.0.0.0:53' },
       'cluster-domain': { type: 'string', default: 'cluster.local' },
+      'cluster-cidr': { type: 'string', default: '10.42.0.0/16' },
+      'node-name': { type: 'string' },
       'service-cidr': { type: 'string', default: '10.96.0.0/12' },
       'service-node-port-range': { type: 'string', default: '30000-32767' },
     },
@@ -93,6 +100,7 @@ async function serve(values: ReturnType<typeof parseServerArgs>['values']): Prom
       controllers: values.controllers!.split(',').map((c) => c.trim()).filter(Boolean),
       identity: defaultIdentity(),
       leaderElect: true,
+      options: { clusterCIDR: values['cluster-cidr']! },
     });
     stops.push(() => cm.stop());
   }
@@ -107,6 +115,25 @@ async function serve(values: ReturnType<typeof parseServerArgs>['values']): Prom
       // Another resolver may own the port: the control plane still works, pods just lack cluster DNS.
       process.stderr.write(`skiff server: cluster DNS not started on ${values['cluster-dns-bind']}: ${(e as Error).message}\n`);
     }
+  }
+  if (!values['disable-agent']) {
+    // The agent on this host: a kubelet over skiff's containerd and the iptables proxy.
+    const nodeName = values['node-name'] ?? hostname().toLowerCase();
+    const kubelet = await startKubelet({
+      client: inProcessClient(api, `system:node:${nodeName}`, 'skiff-kubelet', ['system:nodes']),
+      nodeName,
+      dataDir: values['data-dir']!,
+      clusterCA: api.pki.serverCaCertPem,
+      clusterDNS: [kubeDnsServiceIP(values['service-cidr'])],
+      clusterDomain: values['cluster-domain'],
+    });
+    stops.push(() => kubelet.stop());
+    const proxy = await startProxy({
+      client: inProcessClient(api, 'system:kube-proxy', 'skiff-proxy'),
+      nodeName,
+      clusterCIDR: values['cluster-cidr'],
+    });
+    stops.push(() => proxy.stop());
   }
   process.stdout.write(`skiff server: API server listening on ${api.url} (kubeconfig ${values['write-kubeconfig']})\n`);
 
@@ -125,9 +152,9 @@ async function serve(values: ReturnType<typeof parseServerArgs>['values']): Prom
 }
 
 /** A client for an in-process component, authenticated as user (upstream's component identities). */
-function inProcessClient(api: ApiServer, user: string, component: string): Client {
+function inProcessClient(api: ApiServer, user: string, component: string, groups: string[] = []): Client {
   return new Client({
-    inProcess: { connect: (u) => api.connect(u), user: { name: user, groups: ['system:authenticated'] } },
+    inProcess: { connect: (u) => api.connect(u), user: { name: user, groups: [...groups, 'system:authenticated'] } },
     component,
     qps: 1000,
     burst: 2000,
