@@ -77,7 +77,10 @@ export interface NodeJoinDeps {
  * authentication; it returns false (and does nothing) for every other path.
  */
 export async function handleNodeJoin(req: IncomingMessage, res: ServerResponse, deps: NodeJoinDeps): Promise<boolean> {
-  const path = (req.url ?? '/').split('?', 1)[0];
+  const url = req.url ?? '/';
+  if (!url.startsWith('/skiff/')) return false; // the common case: one prefix check per request
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
   if (path !== CACERTS_PATH && path !== NODE_CREDENTIALS_PATH) return false;
   try {
     if (path === CACERTS_PATH) {
