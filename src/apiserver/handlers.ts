@@ -16,6 +16,7 @@ import { parseIncludeObject, toTable, wantsTable } from './table.js';
 import type { WatchCache } from './watch-cache.js';
 import type { ServiceAccountTokens } from './service-account-tokens.js';
 import { handleEviction } from './eviction.js';
+import { handlePodSubresource, type KubeletConnection } from './pod-proxy.js';
 import { labelSelectorFromObject } from './selectors.js';
 import { formatLabelSelector } from '../api/printers.js';
 
@@ -32,7 +33,15 @@ export interface HandlerEnv {
   cache: WatchCache;
   patch: PatchSupport;
   tokens: ServiceAccountTokens;
+  /** How the API server reaches kubelets (logs, exec, port-forward, proxy). */
+  kubelet?: KubeletConnection;
 }
+
+/** Subresources served by the node's kubelet, proxied by the API server. */
+const KUBELET_SUBRESOURCES: Record<string, string[]> = {
+  pods: ['log', 'exec', 'attach', 'portforward', 'proxy'],
+  nodes: ['proxy'],
+};
 
 const PATCH_TYPES = [
   'application/json-patch+json',
@@ -58,6 +67,8 @@ export async function handleResource(
   const watch = info.legacyWatch || q.get('watch') === 'true' || q.get('watch') === '1';
   const warnings: string[] = [];
 
+  if (info.name && sub && r.group === '' && (KUBELET_SUBRESOURCES[r.plural] ?? []).includes(sub))
+    return handlePodSubresource(env, ctx, req, res, r, ns, info.name, sub);
   if (sub && !isKnownSubresource(r, sub)) throw notFound(r.group, `${r.plural}/${sub}`, info.name ?? '');
 
   // Collection requests.

@@ -41,9 +41,10 @@ export function parseResourcePath(path: string): ResourceRequest | undefined {
       // The namespace object itself.
       return { group, version, resource: 'namespaces', name: rest[1], subresource: rest[2], legacyWatch };
     }
-    if (rest.length > 5) return undefined;
+    // pods/<name>/proxy/<path...>: the rest of the path belongs to the proxied request.
+    if (rest.length > 5 && rest[4] !== 'proxy') return undefined;
     return { group, version, namespace: rest[1], resource: rest[2], name: rest[3], subresource: rest[4], legacyWatch };
   }
-  if (rest.length > 3) return undefined;
+  if (rest.length > 3 && rest[2] !== 'proxy') return undefined;
   return { group, version, resource: rest[0], name: rest[1], subresource: rest[2], legacyWatch };
 }

@@ -27,6 +27,8 @@ import { IN_PROCESS_USER, inProcessUser, socketPair } from './in-process.js';
 import { ServiceAllocator, firstServiceIP, parseCidr, type NodePortRange } from './service-allocator.js';
 import { ServiceAccountTokens } from './service-account-tokens.js';
 import { admissionChain, validatingAdmission } from './admission/index.js';
+import { handleUpgrade, kubeletConnection } from './pod-proxy.js';
+import { ensureJoinToken, handleNodeJoin } from './node-join.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -50,6 +52,8 @@ export interface ApiServerOptions {
   /** Service cluster IP range (default 10.96.0.0/12) and NodePort range (default 30000-32767). */
   serviceCIDR?: string;
   nodePortRange?: string;
+  /** Node join token (bare secret or K10 token); generated into the data dir when absent. */
+  token?: string;
 }
 
 export interface ApiServer {
@@ -71,6 +75,7 @@ const BOOTSTRAP_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-nod
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const pki = await ensureServerPki(opts.dataDir, { hostnames: [hostname()] });
+  const joinToken = ensureJoinToken(opts.dataDir, pki, opts.token);
   const resources = builtinResources.map(toResource);
   const byPath = new Map<string, Resource>(); // "group/version/plural"
   for (const r of resources) byPath.set(`${r.group}/${r.version}/${r.plural}`, r);
@@ -96,10 +101,22 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     resources,
     new Map([
       [core('serviceaccounts'), [{ name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } }]],
-      [core('pods'), [{ name: 'eviction', verbs: ['create'], kind: { group: 'policy', version: 'v1', kind: 'Eviction' } }]],
+      [
+        core('pods'),
+        [
+          { name: 'eviction', verbs: ['create'], kind: { group: 'policy', version: 'v1', kind: 'Eviction' } },
+          { name: 'log', verbs: ['get'], kind: { group: '', version: 'v1', kind: 'Pod' } },
+          { name: 'exec', verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodExecOptions' } },
+          { name: 'attach', verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodAttachOptions' } },
+          { name: 'portforward', verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodPortForwardOptions' } },
+          { name: 'proxy', verbs: ['create', 'delete', 'get', 'patch', 'update'], kind: { group: '', version: 'v1', kind: 'PodProxyOptions' } },
+        ],
+      ],
+      [core('nodes'), [{ name: 'proxy', verbs: ['create', 'delete', 'get', 'patch', 'update'], kind: { group: '', version: 'v1', kind: 'NodeProxyOptions' } }]],
     ]),
   );
-  const env: HandlerEnv = { registry, cache, patch, tokens };
+  const kubelet = await kubeletConnection(pki);
+  const env: HandlerEnv = { registry, cache, patch, tokens, kubelet };
   let ready = false;
 
   await bootstrap(registry, byPath, firstServiceIP(serviceCidr));
@@ -126,6 +143,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   );
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // watches are long-lived
+  // exec/attach/portforward arrive as Upgrade requests, which bypass the request handler.
+  server.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head, { registry, kubelet, authenticate: (r) => authenticate(r, tokens) }));
   // Serves in-process connections (never listens on a port).
   const inProcess = http.createServer({ keepAliveTimeout: 0 }, listener);
   inProcess.requestTimeout = 0;
@@ -134,6 +153,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const url = new URL(req.url ?? '/', 'https://x');
     const path = url.pathname;
     const q = url.searchParams;
+    // Node join (skiff agent) authenticates with the join token, before Kubernetes authentication.
+    if (path.startsWith('/skiff/') && (await handleNodeJoin(req, res, { pki, token: joinToken, dataDir: opts.dataDir, nodeExists: (n) => !!registry.entry(core('nodes'), undefined, n) })))
+      return;
     // Health and version are public (upstream's system:public-info-viewer).
     switch (path) {
       case '/healthz':

@@ -9,6 +9,10 @@ import { defaultIdentity, startScheduler } from '../scheduler/scheduler.js';
 import { startControllerManager } from '../controllers/manager.js';
 import { ensureKubeDnsService, kubeDnsServiceIP, startDns } from '../dns/index.js';
 import { startKubelet } from '../kubelet/index.js';
+import { CriRuntime } from '../kubelet/runtime/cri-runtime.js';
+import { criStreamingRuntime, startKubeletServer } from '../kubelet/server/server.js';
+import { kubeletServingCert } from '../kubelet/server/certs.js';
+import { primaryIPv4 } from '../kubelet/node/host-info.js';
 import { startProxy } from '../proxy/index.js';
 import { hostname } from 'node:os';
 
@@ -25,6 +29,7 @@ const USAGE = `Usage: skiff server [flags]
   --cluster-domain DOMAIN        (default cluster.local)
   --cluster-cidr CIDR            pod addresses, a /24 per node (default 10.42.0.0/16)
   --node-name NAME               this host's node name for the agent (default hostname)
+  --token TOKEN                  node join token (default: generated into DATA_DIR/server/token)
   --disable-scheduler, --disable-controller-manager, --disable-dns, --disable-agent
 `;
 
@@ -64,6 +69,7 @@ function parseServerArgs(args: string[]) {
       'cluster-domain': { type: 'string', default: 'cluster.local' },
       'cluster-cidr': { type: 'string', default: '10.42.0.0/16' },
       'node-name': { type: 'string' },
+      token: { type: 'string' },
       'service-cidr': { type: 'string', default: '10.96.0.0/12' },
       'service-node-port-range': { type: 'string', default: '30000-32767' },
     },
@@ -84,6 +90,7 @@ async function serve(values: ReturnType<typeof parseServerArgs>['values']): Prom
     writeKubeconfig: values['write-kubeconfig'],
     serviceCIDR: values['service-cidr'],
     nodePortRange: values['service-node-port-range'],
+    token: values.token ?? process.env.SKIFF_TOKEN,
   });
   const stops: Array<() => Promise<void>> = [];
   if (!values['disable-scheduler']) {
@@ -128,6 +135,15 @@ async function serve(values: ReturnType<typeof parseServerArgs>['values']): Prom
       clusterDomain: values['cluster-domain'],
     });
     stops.push(() => kubelet.stop());
+    // The kubelet's :10250 API (logs, exec, attach, port-forward), proxied by the API server.
+    if (kubelet.runtime instanceof CriRuntime) {
+      const kubeletServer = await startKubeletServer({
+        nodeName,
+        runtime: criStreamingRuntime(kubelet.runtime.cri),
+        tls: { ...(await kubeletServingCert(api.pki, nodeName, [primaryIPv4() ?? '127.0.0.1'])), clientCaPem: api.pki.clientCaCertPem },
+      });
+      stops.push(() => kubeletServer.close());
+    }
     const proxy = await startProxy({
       client: inProcessClient(api, 'system:kube-proxy', 'skiff-proxy'),
       nodeName,
