@@ -46,6 +46,9 @@ export interface RunningScheduler {
   scheduler: Scheduler;
 }
 
+/** Longest run of scheduling cycles before yielding to other I/O. */
+const YIELD_EVERY_MS = 5;
+
 /** Starts informers, campaigns for the Lease when leaderElect, and schedules while leading. */
 export async function startScheduler(opts: StartSchedulerOptions): Promise<RunningScheduler> {
   const config = opts.config ?? (await defaultSchedulerConfig({ registry: inTreeRegistry(), defaultPlugins: DEFAULT_PLUGINS }));
@@ -341,7 +344,14 @@ export class Scheduler {
   /** Schedules until signal aborts (or stop()). Resolves when the loop has ended. */
   run(signal?: AbortSignal): Promise<void> {
     const loop = async () => {
+      // Cycles are synchronous and pop() resolves at once while pods wait, so without a yield a
+      // long queue would starve the event loop (in `skiff server`, the API server itself).
+      let sliceStart = performance.now();
       while (!signal?.aborted) {
+        if (performance.now() - sliceStart > YIELD_EVERY_MS) {
+          await new Promise((r) => setImmediate(r));
+          sliceStart = performance.now();
+        }
         const q = await this.queue.pop(signal);
         if (!q) break;
         try {
