@@ -43,6 +43,8 @@ export interface DeleteResult {
 export interface WriteHooks {
   /** Runs before validation on create/update (mutating admission, managedFields tracking). */
   beforeWrite?(ctx: RequestContext, r: Resource, obj: KObject, old: KObject | undefined, subresource?: string): void | Promise<void>;
+  /** Mutating admission, after defaulting and before validation. */
+  mutate?(a: AdmissionAttributes): Promise<void>;
   /** Validating admission, after validation and before the store write. */
   admit?(a: AdmissionAttributes): Promise<void>;
 }
@@ -110,6 +112,7 @@ export class Registry {
     r.def.defaults?.(obj);
     r.def.prepareForCreate?.(obj);
     dropEmptyMetadata(obj);
+    await this.hooks.mutate?.({ ctx, resource: r, operation: 'CREATE', namespace: meta.namespace, obj });
     await this.hooks.beforeWrite?.(ctx, r, obj, undefined);
     this.validate(r, obj, undefined);
     await this.hooks.admit?.({ ctx, resource: r, operation: 'CREATE', namespace: meta.namespace, obj });

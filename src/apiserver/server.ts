@@ -26,7 +26,7 @@ import { serveOpenAPI } from './openapi/index.js';
 import { IN_PROCESS_USER, inProcessUser, socketPair } from './in-process.js';
 import { ServiceAllocator, firstServiceIP, parseCidr, type NodePortRange } from './service-allocator.js';
 import { ServiceAccountTokens } from './service-account-tokens.js';
-import { admissionChain, validatingAdmission } from './admission/index.js';
+import { admissionChain, mutatingAdmission, mutatingChain, validatingAdmission } from './admission/index.js';
 import { handleUpgrade, kubeletConnection } from './pod-proxy.js';
 import { ensureJoinToken, handleNodeJoin } from './node-join.js';
 
@@ -84,7 +84,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   await cache.start();
   const patch = patchSupport();
   const registry = new Registry(opts.store, cache, { ...patch.hooks });
-  registry.hooks.admit = admissionChain(validatingAdmission({ registry, resource: (p) => byPath.get(p) }));
+  const admissionEnv = { registry, resource: (p: string) => byPath.get(p) };
+  registry.hooks.mutate = mutatingChain(mutatingAdmission(admissionEnv));
+  registry.hooks.admit = admissionChain(validatingAdmission(admissionEnv));
   const serviceCidr = parseCidr(opts.serviceCIDR ?? '10.96.0.0/12');
   const services = new ServiceAllocator(opts.store, serviceCidr, parsePortRange(opts.nodePortRange ?? '30000-32767'));
   await services.start([...cache.resource('services').items.values()].map((e) => e.obj));

@@ -313,13 +313,6 @@ describe('scheduler: placement on 50 hollow nodes (kubectl, Deployments)', () =>
 
   it(
     'priority: a pod of PriorityClass high preempts one of PriorityClass low on a full node',
-    {
-      todo:
-        'API server: no Priority admission for custom PriorityClasses. admitPod (src/api/core/pod.ts) resolves only the ' +
-        'system-* classes, so spec.priority stays unset for priorityClassName low/high (upstream: the class value, and ' +
-        '403 "no PriorityClass with name X was found" for unknown names); both pods count as priority 0 and the ' +
-        'scheduler rightly finds no victims',
-    },
     () =>
       preemption({
         victimFile: 'scheduler/priority.yaml',

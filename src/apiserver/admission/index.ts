@@ -2,7 +2,8 @@
 // objects through the registry (from the watch cache) and may write through it (e.g. quota usage).
 import type { Registry } from '../registry.js';
 import type { Resource } from '../resource.js';
-import type { AdmissionAttributes, ValidatingAdmission } from './types.js';
+import type { AdmissionAttributes, MutatingAdmission, ValidatingAdmission } from './types.js';
+import { PriorityAdmission } from './priority.js';
 import { ResourceQuotaAdmission } from './resource-quota.js';
 
 export interface AdmissionEnv {
@@ -14,6 +15,17 @@ export interface AdmissionEnv {
 /** Builds the plugins; add new ones here. */
 export function validatingAdmission(env: AdmissionEnv): ValidatingAdmission[] {
   return [new ResourceQuotaAdmission(env)];
+}
+
+/** The mutating plugins, run before validation. */
+export function mutatingAdmission(env: AdmissionEnv): MutatingAdmission[] {
+  return [new PriorityAdmission(env)];
+}
+
+export function mutatingChain(plugins: MutatingAdmission[]): (a: AdmissionAttributes) => Promise<void> {
+  return async (a) => {
+    for (const p of plugins) await p.admit(a);
+  };
 }
 
 export function admissionChain(plugins: ValidatingAdmission[]): (a: AdmissionAttributes) => Promise<void> {

@@ -22,3 +22,9 @@ export interface ValidatingAdmission {
   /** Throws an ApiError to reject. Resolves once anything it reserved (quota usage) is recorded. */
   validate(a: AdmissionAttributes): Promise<void>;
 }
+
+/** Mutating admission: may change the object before it is validated (e.g. Priority). */
+export interface MutatingAdmission {
+  readonly name: string;
+  admit(a: AdmissionAttributes): Promise<void>;
+}
