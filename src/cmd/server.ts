@@ -8,6 +8,7 @@ import { Client } from '../client/index.js';
 import { defaultIdentity, startScheduler } from '../scheduler/scheduler.js';
 import { startControllerManager } from '../controllers/manager.js';
 import { ensureKubeDnsService, kubeDnsServiceIP, startDns } from '../dns/index.js';
+import { publishHostDnsEndpoints } from '../dns/host-endpoints.js';
 import { startKubelet } from '../kubelet/index.js';
 import { CriRuntime } from '../kubelet/runtime/cri-runtime.js';
 import { criStreamingRuntime, startKubeletServer } from '../kubelet/server/server.js';
@@ -150,6 +151,15 @@ async function serve(values: ReturnType<typeof parseServerArgs>['values']): Prom
       clusterCIDR: values['cluster-cidr'],
     });
     stops.push(() => proxy.stop());
+    if (!values['disable-dns']) {
+      // Cluster DNS runs in this process: point kube-dns at this node's bridge gateway (the host).
+      const dnsPort = splitHostPort(values['cluster-dns-bind']!)[1];
+      const stopDnsEndpoints = new AbortController();
+      stops.push(async () => stopDnsEndpoints.abort());
+      void publishHostDnsEndpoints(inProcessClient(api, 'system:serviceaccount:kube-system:coredns', 'skiff-dns'), nodeName, stopDnsEndpoints.signal, dnsPort).catch((e) =>
+        process.stderr.write(`skiff server: kube-dns endpoints: ${(e as Error).message}\n`),
+      );
+    }
   }
   process.stdout.write(`skiff server: API server listening on ${api.url} (kubeconfig ${values['write-kubeconfig']})\n`);
 
