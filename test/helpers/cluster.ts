@@ -29,6 +29,8 @@ export interface TestServer {
   stop(opts?: { keepData?: boolean }): Promise<void>;
   /** kill -9: the data dir stays for a restart. */
   kill9(): Promise<void>;
+  /** Everything the process wrote to stdout and stderr so far (for diagnoses). */
+  output(): string;
 }
 
 export async function freePort(): Promise<number> {
@@ -50,6 +52,8 @@ export interface StartOptions {
   extraArgs?: string[];
   /** Only the API server: no scheduler or controllers changing objects behind the test's back. */
   apiOnly?: boolean;
+  /** Run the agent too (kubelet, containerd, proxy): omits --disable-agent. See node-cleanup.ts. */
+  agent?: boolean;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
@@ -63,7 +67,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     '--https-listen-port', String(port),
     '--bind-address', '127.0.0.1',
     '--write-kubeconfig', kubeconfig,
-    '--disable-agent',
+    ...(opts.agent ? [] : ['--disable-agent']),
     ...(opts.datastoreEndpoint ? ['--datastore-endpoint', opts.datastoreEndpoint] : []),
     ...(opts.apiOnly ? ['--disable-scheduler', '--disable-controller-manager', '--disable-dns'] : []),
     ...(opts.extraArgs ?? []),
@@ -74,13 +78,15 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   proc.stderr!.on('data', (d) => (log += d));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
 
-  const deadline = Date.now() + 20_000;
+  // With the agent, startup includes containerd and the image import.
+  const readyMs = opts.agent ? 90_000 : 20_000;
+  const deadline = Date.now() + readyMs;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`skiff server exited early (${proc.exitCode}):\n${log}`);
     if (await readyz(port)) break;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`skiff server not ready after 20s:\n${log}`);
+      throw new Error(`skiff server not ready after ${readyMs / 1000}s:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -115,12 +121,14 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     async stop(o = {}) {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        // The agent's shutdown stops containerd too: give it longer.
+        const t = setTimeout(() => proc.kill('SIGKILL'), opts.agent ? 20_000 : 5000);
         await exited;
         clearTimeout(t);
       }
       if (!o.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
+    output: () => log,
     async kill9() {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGKILL');
