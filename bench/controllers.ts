@@ -11,7 +11,7 @@
 // Running per image); the Deployment's status is polled every 200 ms.
 //
 // Run: npx tsc -p . && node dist/bench/controllers.js [--nodes 1000] [--replicas 10000] [--quick]
-//        [--timeout-s 900] [--cpu-prof [--cpu-prof-dir DIR]]
+//        [--timeout-s 900] [--stall-s 60] [--heartbeat-interval 10s] [--cpu-prof [--cpu-prof-dir DIR]]
 // Everything started here is stopped by PID on exit, even after a failure; the data dir is removed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -60,10 +60,10 @@ const secs = (ms: number) => (ms / 1000).toFixed(1);
 
 // ---- cluster ----
 
-async function startHollow(kubeconfig: string, nodes: number): Promise<{ proc: ChildProcess; registrationS: number }> {
+async function startHollow(kubeconfig: string, nodes: number, heartbeat: string): Promise<{ proc: ChildProcess; registrationS: number }> {
   // Generous client limits and more pod workers: the simulated kubelets should not be what limits pods/s.
   const args = [SKIFF, 'hollow-nodes', '--count', String(nodes), '--kubeconfig', kubeconfig, '--qps', '20000', '--burst', '40000'];
-  args.push('--max-in-flight', '64', '--pod-workers', '32', '--stats-interval', '0');
+  args.push('--max-in-flight', '64', '--pod-workers', '32', '--heartbeat-interval', heartbeat, '--stats-interval', '0');
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   let out = '';
@@ -207,7 +207,7 @@ interface PhaseResult {
  * Runs start(), then follows the pods of `image` (created → bound → Running, from the watch) and
  * polls the Deployment until its rollout is complete (or the timeout).
  */
-async function phase(client: Client, pods: PodTracker, name: string, image: string, want: number, timeoutMs: number, start: () => Promise<unknown>): Promise<PhaseResult> {
+async function phase(client: Client, pods: PodTracker, name: string, image: string, want: number, timeoutMs: number, stallMs: number, start: () => Promise<unknown>): Promise<PhaseResult> {
   const pid = server!.pid;
   const cpu0 = cpuSeconds(pid);
   let rssMax = rssMiB(pid);
@@ -227,6 +227,8 @@ async function phase(client: Client, pods: PodTracker, name: string, image: stri
   await start();
   let lastReport = t0;
   let done = false;
+  let progressKey = '';
+  let progressAt = t0;
   while (now() - t0 < timeoutMs) {
     last = statusOf(await client.deployments.get(NS, NAME));
     const t = now();
@@ -236,10 +238,16 @@ async function phase(client: Client, pods: PodTracker, name: string, image: stri
       done = true;
       break;
     }
+    const c = pods.of(image);
+    const key = `${c.created}/${c.bound}/${c.running}/${last.replicas}/${last.updated}/${last.available}`;
+    if (key !== progressKey) [progressKey, progressAt] = [key, t];
+    else if (t - progressAt > stallMs) {
+      log(`  ${name}: no progress for ${secs(stallMs)} s; giving up`);
+      break;
+    }
     rssMax = Math.max(rssMax, rssMiB(pid));
     if (t - lastReport >= 5000) {
       lastReport = t;
-      const c = pods.of(image);
       log(
         `  ${name}: ${secs(t - t0)} s ${image} pods created=${c.created} bound=${c.bound} running=${c.running}; ` +
           `deployment replicas=${last.replicas} updated=${last.updated} available=${last.available}; server rss=${rssMiB(pid).toFixed(0)} MiB`,
@@ -272,6 +280,16 @@ function formatLine(r: PhaseResult, replicas: number, nodes: number): string {
   );
 }
 
+/** Why a phase did not finish: pods Running but not Ready (e.g. marked so while their node was NotReady), nodes not Ready. */
+async function diagnose(client: Client): Promise<void> {
+  const pods = (await client.pods.listAll(NS)).items;
+  const notReady = pods.filter((p) => p.status?.phase === 'Running' && p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status !== 'True'));
+  const nodes = (await client.nodes.listAll()).items;
+  const nodesNotReady = nodes.filter((n) => !n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
+  const events = (await client.events.listAll()).items.filter((e) => e.reason === 'NodeNotReady');
+  log(`  diagnosis: ${notReady.length} pods Running but not Ready; ${nodesNotReady.length} nodes not Ready now; ${events.length} NodeNotReady events so far`);
+}
+
 // ---- main ----
 
 async function main(): Promise<void> {
@@ -281,6 +299,8 @@ async function main(): Promise<void> {
       replicas: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'timeout-s': { type: 'string', default: '900' },
+      'stall-s': { type: 'string', default: '60' },
+      'heartbeat-interval': { type: 'string', default: '10s' },
       'cpu-prof': { type: 'boolean', default: false },
       'cpu-prof-dir': { type: 'string' },
     },
@@ -289,6 +309,7 @@ async function main(): Promise<void> {
   const nodes = Number(values.nodes ?? (q ? 100 : 1000));
   const replicas = Number(values.replicas ?? (q ? 1000 : 10_000));
   const timeoutMs = Number(values['timeout-s']) * 1000;
+  const stallMs = Number(values['stall-s']) * 1000;
 
   dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-controllers-'));
   const profDir = values['cpu-prof'] ? (values['cpu-prof-dir'] ?? join(dataDir, 'prof')) : undefined;
@@ -296,7 +317,7 @@ async function main(): Promise<void> {
 
   server = await startServerProcess({ dataDir, nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [] });
   const rssStartup = rssMiB(server.pid);
-  const hollow = await startHollow(server.kubeconfig, nodes);
+  const hollow = await startHollow(server.kubeconfig, nodes, values['heartbeat-interval']!);
   const client = new Client({ kubeconfig: server.kubeconfig, component: 'bench-controllers', qps: 0 });
   // Nodes Ready before the clock starts (the scheduler sees them through its informer right after).
   for (const deadline = Date.now() + 120_000; ; ) {
@@ -313,14 +334,16 @@ async function main(): Promise<void> {
 
   const pods = new PodTracker(client);
   await pods.start();
-  const create = await phase(client, pods, 'create', IMAGE_1, replicas, timeoutMs, () => client.deployments.create(NS, deployment(replicas, IMAGE_1)));
+  const create = await phase(client, pods, 'create', IMAGE_1, replicas, timeoutMs, stallMs, () => client.deployments.create(NS, deployment(replicas, IMAGE_1)));
   log(formatLine(create, replicas, nodes));
+  if (!create.done) await diagnose(client);
   const rollout = create.done
-    ? await phase(client, pods, 'rollout', IMAGE_2, replicas, timeoutMs, () =>
+    ? await phase(client, pods, 'rollout', IMAGE_2, replicas, timeoutMs, stallMs, () =>
         client.deployments.patch(NS, NAME, { spec: { template: { spec: { containers: [{ name: 'app', image: IMAGE_2 }] } } } }, 'strategic'),
       )
     : undefined;
   if (rollout) log(formatLine(rollout, replicas, nodes));
+  if (rollout && !rollout.done) await diagnose(client);
   pods.stop();
   await sleep(2000);
   log(`controllers rss before=${rssBefore.toFixed(0)} MiB after=${rssMiB(server.pid).toFixed(0)} MiB hollow-nodes rss=${rssMiB(hollow.proc.pid!).toFixed(0)} MiB`);
