@@ -1,15 +1,10 @@
 // Shared setup of the ReplicaSet/Deployment controller tests: a real API server in this
 // process, the controller manager with just those controllers, a tiny fake kubelet that marks
 // pods Running+Ready through pods/status, and kubectl against the same server.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MemoryStore } from '../../src/storage/memory.js';
-import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
-import { writeKubeconfig } from '../../src/pki/index.js';
-import { Client, GVR, SharedInformer, setClientLogger, type KObject } from '../../src/client/index.js';
+import type { ApiServer } from '../../src/apiserver/server.js';
+import { Client, GVR, SharedInformer, type KObject } from '../../src/client/index.js';
 import { startControllerManager, type ControllerManager } from '../../src/controllers/manager.js';
+import { ADMIN_USER, startTestApi, waitFor } from './harness.js';
 
 export interface Cluster {
   api: ApiServer;
@@ -25,16 +20,9 @@ export interface Cluster {
 }
 
 export async function startCluster(opts: { controllers?: string[] } = {}): Promise<Cluster> {
-  setClientLogger((level, msg) => {
-    if (level === 'error') process.stderr.write(`client ${level}: ${msg}\n`);
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-ctrl-'));
-  const api = await startApiServer({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', store: new MemoryStore() });
-  const kubeconfig = join(dir, 'admin.kubeconfig');
-  writeKubeconfig(kubeconfig, { server: api.url, caPem: api.pki.serverCaCertPem, certPem: api.pki.adminCertPem, keyPem: api.pki.adminKeyPem });
-  const user = { name: 'system:admin', groups: ['system:masters'] };
-  const client = new Client({ inProcess: { connect: (u) => api.connect(u), user }, component: 'skiff-test', qps: 0 });
-  const cmClient = new Client({ inProcess: { connect: (u) => api.connect(u), user }, component: 'kube-controller-manager', qps: 0 });
+  const t = await startTestApi({ dirPrefix: 'skiff-ctrl-', kubeconfig: true, quietClient: true });
+  const { api, client, kubeconfig } = t;
+  const cmClient = t.newClient(ADMIN_USER, 'kube-controller-manager');
   const manager = await startControllerManager({
     client: cmClient,
     controllers: opts.controllers ?? ['replicaset', 'deployment'],
@@ -78,33 +66,13 @@ export async function startCluster(opts: { controllers?: string[] } = {}): Promi
       hold = pred;
       if (!pred) for (const p of pods.list()) void ready(p);
     },
-    kubectl(...args) {
-      return new Promise((resolve) => {
-        execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-          resolve({ code: err ? ((err as any).code ?? 1) : 0, stdout, stderr });
-        });
-      });
-    },
+    kubectl: t.kubectl,
     async close() {
       pods.stop();
       await manager.stop();
-      cmClient.close();
-      client.close();
-      await api.close();
-      rmSync(dir, { recursive: true, force: true });
+      await t.close();
     },
   };
-}
-
-/** Polls cond until it holds (returns its value) or throws after timeoutMs. */
-export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v as Exclude<T, false | null | undefined | 0 | ''>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 export function podsOwnedBy(c: Cluster, ns: string, uid: string): KObject[] {
@@ -117,4 +85,4 @@ export function template(labels: Record<string, string>, image = 'nginx:1.25') {
   return { metadata: { labels }, spec: { containers: [{ name: 'app', image }] } };
 }
 
-export { GVR };
+export { GVR, waitFor };

@@ -3,77 +3,16 @@
 // selector-less Services left alone, slice labels/owner/zone, slicing with minimal churn.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MemoryStore } from '../../src/storage/memory.js';
-import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
-import { Client, EventRecorder, SharedInformerFactory, type KObject } from '../../src/client/index.js';
-import { DEFAULT_CONTROLLER_OPTIONS, type Controller, type ControllerContext } from '../../src/controllers/types.js';
+import type { KObject } from '../../src/client/index.js';
+import type { Controller } from '../../src/controllers/types.js';
+import { startControllerEnv, waitForIgnoringErrors as waitFor, type ControllerEnv as Env } from './harness.js';
 import { EndpointsController } from '../../src/controllers/endpoints/controller.js';
 import { EndpointSliceController } from '../../src/controllers/endpointslice/controller.js';
 import { truncateSubsets, computeSubsets } from '../../src/controllers/endpoints/subsets.js';
 import { reconcileSlices } from '../../src/controllers/endpointslice/reconciler.js';
 
-interface Env {
-  api: ApiServer;
-  client: Client;
-  close(): Promise<void>;
-}
-
-async function startEnv(controllers: Controller[]): Promise<Env> {
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-ep-'));
-  const api = await startApiServer({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', store: new MemoryStore() });
-  const client = new Client({ inProcess: { connect: (u) => api.connect(u), user: { name: 'system:admin', groups: ['system:masters'] } }, component: 'skiff-test', qps: 0 });
-  const informers = new SharedInformerFactory(client);
-  const recorders: EventRecorder[] = [];
-  const abort = new AbortController();
-  const ctx: ControllerContext = {
-    client,
-    informers,
-    recorder: (name) => {
-      const r = new EventRecorder({ client, reportingController: name, reportingInstance: name });
-      recorders.push(r);
-      return r;
-    },
-    signal: abort.signal,
-    options: { ...DEFAULT_CONTROLLER_OPTIONS, workers: 2 },
-  };
-  let markReady!: () => void;
-  const ready = new Promise<void>((r) => (markReady = r));
-  const runs = controllers.map((c) => c.run(ctx, ready));
-  informers.start();
-  await informers.waitForCacheSync();
-  markReady();
-  return {
-    api,
-    client,
-    async close() {
-      abort.abort();
-      await Promise.all(runs);
-      informers.stop();
-      for (const r of recorders) await r.stop();
-      client.close();
-      await api.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v) return v as Exclude<T, false | null | undefined | 0 | ''>;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+// The EventRecorder's own flush interval (500 ms); no extra controllers are started later.
+const startEnv = (controllers: Controller[]) => startControllerEnv(controllers, {}, { dirPrefix: 'skiff-ep-', recorderFlushMs: 500 });
 
 let env: Env;
 const ns = 'ep-test';

@@ -1,15 +1,12 @@
 // Shared setup of the namespace, garbage collector and pod GC tests: a real API server in this
 // process and the given controllers run directly with a ControllerContext built here (shared
 // informers, event recorders), plus kubectl against the same server.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MemoryStore } from '../../src/storage/memory.js';
-import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
-import { writeKubeconfig } from '../../src/pki/index.js';
-import { Client, EventRecorder, SharedInformerFactory, setClientLogger } from '../../src/client/index.js';
-import { DEFAULT_CONTROLLER_OPTIONS, type Controller, type ControllerContext, type ControllerOptions } from '../../src/controllers/types.js';
+import type { ApiServer } from '../../src/apiserver/server.js';
+import type { Client } from '../../src/client/index.js';
+import type { Controller, ControllerOptions } from '../../src/controllers/types.js';
+import { runControllers, startTestApi, waitFor } from './harness.js';
+
+export { waitFor };
 
 export interface Env {
   api: ApiServer;
@@ -21,75 +18,26 @@ export interface Env {
 }
 
 export async function startEnv(controllers: Controller[], options: Partial<ControllerOptions> = {}): Promise<Env> {
-  setClientLogger((level, msg) => {
-    if (level === 'error') process.stderr.write(`client ${level}: ${msg}\n`);
+  const t = await startTestApi({ dirPrefix: 'skiff-gc-', kubeconfig: true, kubectlTimeoutMs: 30_000, quietClient: true });
+  const cmClient = t.newClient({ name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'kube-controller-manager');
+  const running = await runControllers(cmClient, controllers, {
+    options,
+    instanceSuffix: '-test',
+    recorderFlushMs: 50,
+    reuseRecorders: true,
+    yieldBeforeStart: true,
   });
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-gc-'));
-  const api = await startApiServer({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', store: new MemoryStore() });
-  const kubeconfig = join(dir, 'admin.kubeconfig');
-  writeKubeconfig(kubeconfig, { server: api.url, caPem: api.pki.serverCaCertPem, certPem: api.pki.adminCertPem, keyPem: api.pki.adminKeyPem });
-  const connect = (u: any) => api.connect(u);
-  const client = new Client({ inProcess: { connect, user: { name: 'system:admin', groups: ['system:masters'] } }, component: 'skiff-test', qps: 0 });
-  const cmClient = new Client({
-    inProcess: { connect, user: { name: 'system:kube-controller-manager', groups: ['system:authenticated'] } },
-    component: 'kube-controller-manager',
-    qps: 0,
-  });
-  const informers = new SharedInformerFactory(cmClient);
-  const recorders = new Map<string, EventRecorder>();
-  const abort = new AbortController();
-  const ctx: ControllerContext = {
-    client: cmClient,
-    informers,
-    signal: abort.signal,
-    options: { ...DEFAULT_CONTROLLER_OPTIONS, ...options },
-    recorder(name) {
-      let r = recorders.get(name);
-      if (!r) recorders.set(name, (r = new EventRecorder({ client: cmClient, reportingController: name, reportingInstance: `${name}-test`, flushIntervalMs: 50 })));
-      return r;
-    },
-  };
-  let markReady!: () => void;
-  const ready = new Promise<void>((r) => (markReady = r));
-  const runs = controllers.map((c) => c.run(ctx, ready));
-  await new Promise((r) => setImmediate(r));
-  informers.start();
-  await informers.waitForCacheSync(abort.signal);
-  markReady();
 
   return {
-    api,
-    client,
-    kubeconfig,
-    kubectl(...args) {
-      return new Promise((resolve) => {
-        execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-          resolve({ code: err ? ((err as any).code ?? 1) : 0, stdout, stderr });
-        });
-      });
-    },
+    api: t.api,
+    client: t.client,
+    kubeconfig: t.kubeconfig,
+    kubectl: t.kubectl,
     async close() {
-      abort.abort();
-      await Promise.all(runs);
-      informers.stop();
-      await Promise.all([...recorders.values()].map((r) => r.stop()));
-      cmClient.close();
-      client.close();
-      await api.close();
-      rmSync(dir, { recursive: true, force: true });
+      await running.stop();
+      await t.close();
     },
   };
-}
-
-/** Polls cond until it holds (returns its value) or throws after timeoutMs. */
-export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v as Exclude<T, false | null | undefined | 0 | ''>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Resolves true once GET of the object returns 404. */

@@ -2,8 +2,9 @@
 // a client, controllers run with a hand-built ControllerContext, and a tiny fake kubelet that
 // moves pods through their phases.
 import { startHarness, eventually, type Harness } from '../client/harness.js';
-import { EventRecorder, SharedInformerFactory, type Client, type KObject } from '../../src/client/index.js';
-import { DEFAULT_CONTROLLER_OPTIONS, type Controller, type ControllerContext } from '../../src/controllers/types.js';
+import type { Client, KObject } from '../../src/client/index.js';
+import type { Controller } from '../../src/controllers/types.js';
+import { runControllers, type RunningControllers } from './harness.js';
 
 export { eventually };
 
@@ -20,43 +21,20 @@ export interface Env {
 export async function startEnv(): Promise<Env> {
   const h = await startHarness();
   const client = h.client('in-process', { qps: 0 });
-  const stop = new AbortController();
-  const runs: Promise<void>[] = [];
-  const recorders: EventRecorder[] = [];
-  let informers: SharedInformerFactory | undefined;
+  const running: RunningControllers[] = [];
   return {
     h,
     client,
     async start(...controllers) {
-      informers = new SharedInformerFactory(client);
-      const ctx: ControllerContext = {
-        client,
-        informers,
-        recorder: (name) => {
-          const r = new EventRecorder({ client, reportingController: name, reportingInstance: `${name}-test`, flushIntervalMs: 20 });
-          recorders.push(r);
-          return r;
-        },
-        signal: stop.signal,
-        options: { ...DEFAULT_CONTROLLER_OPTIONS, workers: 2 },
-      };
-      let markReady!: () => void;
-      const ready = new Promise<void>((r) => (markReady = r));
-      for (const c of controllers) runs.push(c.run(ctx, ready));
-      informers.start();
-      await informers.waitForCacheSync(stop.signal);
-      markReady();
+      running.push(await runControllers(client, controllers, { options: { workers: 2 }, instanceSuffix: '-test', recorderFlushMs: 20 }));
     },
     async events(ns, name) {
-      for (const r of recorders) await r.flush();
+      for (const r of running.flatMap((c) => c.recorders)) await r.flush();
       const list = await client.events.list(ns);
       return list.items.filter((e: any) => e.regarding?.name === name).map((e: any) => `${e.reason}: ${e.note}`);
     },
     async close() {
-      stop.abort();
-      await Promise.all(runs);
-      informers?.stop();
-      await Promise.all(recorders.map((r) => r.stop()));
+      await Promise.all(running.map((c) => c.stop()));
       await h.close();
     },
   };
