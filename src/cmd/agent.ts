@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { kubeDnsServiceIP } from '../dns/kube-dns-service.js';
 import { startAgent } from '../agent/index.js';
 import { parseJoinToken } from '../agent/join-token.js';
+import { exitOnSignals, parseNodeLabels } from './flags.js';
 
 const USAGE = `Usage: skiff agent --server https://HOST:PORT --token TOKEN [flags]
   --server URL             the API server to join (env SKIFF_URL)
@@ -51,18 +52,6 @@ function parseAgentArgs(argv: string[]) {
     },
     strict: true,
   }).values;
-}
-
-function parseLabels(s: string | undefined): Record<string, string> | undefined {
-  if (!s) return undefined;
-  const out: Record<string, string> = {};
-  for (const kv of s.split(',')) {
-    if (!kv) continue;
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new Error(`invalid --node-labels entry "${kv}": expected key=value`);
-    out[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  return out;
 }
 
 function nonNegativeInt(s: string, flag: string): number {
@@ -119,7 +108,7 @@ async function start(values: ReturnType<typeof parseAgentArgs>): Promise<void> {
     nodeName,
     nodeIP: values['node-ip'],
     podCIDR: values['pod-cidr'],
-    nodeLabels: parseLabels(values['node-labels']),
+    nodeLabels: parseNodeLabels(values['node-labels']),
     clusterDNS: (values['cluster-dns'] ?? kubeDnsServiceIP()).split(',').filter(Boolean),
     clusterDomain: values['cluster-domain'],
     containerdSocket: values['containerd-socket'],
@@ -134,16 +123,10 @@ async function start(values: ReturnType<typeof parseAgentArgs>): Promise<void> {
     return;
   }
   process.stdout.write(`skiff agent: running as node ${nodeName} (server ${serverUrl})\n`);
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  exitOnSignals(async (signal) => {
     process.stdout.write(`skiff agent: ${signal}, shutting down\n`);
     await agent.stop();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 function fail(msg: string): never {

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
 import { defaultIdentity, startControllerManager } from '../controllers/manager.js';
+import { exitOnSignals, negatableBoolFlags } from './flags.js';
 
 function int(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -10,17 +11,9 @@ function int(flag: string, v: string | undefined): number | undefined {
   return n;
 }
 
-/** Go-style booleans: --leader-elect=false becomes --no-leader-elect. */
-function goBooleans(args: string[]): string[] {
-  return args.map((a) => {
-    const m = /^--(leader-elect)=(true|false)$/.exec(a);
-    return m ? (m[2] === 'true' ? `--${m[1]}` : `--no-${m[1]}`) : a;
-  });
-}
-
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
-    args: goBooleans(args),
+    args: negatableBoolFlags(args, ['leader-elect']),
     options: {
       kubeconfig: { type: 'string' },
       controllers: { type: 'string', multiple: true },
@@ -79,15 +72,9 @@ export async function run(args: string[]): Promise<void> {
     retryPeriodMs: seconds('leader-elect-retry-period', values['leader-elect-retry-period']),
   });
   process.stdout.write('skiff controller-manager: running\n');
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  exitOnSignals(async (signal) => {
     process.stdout.write(`skiff controller-manager: ${signal}, shutting down\n`);
     await manager.stop();
     client.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }

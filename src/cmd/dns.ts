@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
 import { ensureKubeDnsService, startDns } from '../dns/index.js';
+import { exitOnSignals, runCommand } from './flags.js';
 
 const USAGE = `Usage: skiff dns --kubeconfig PATH [--listen HOST:PORT ...] [--cluster-domain DOMAIN] [--upstream IP[:PORT] ...] [--ttl SECONDS] [--ensure-service IP]
 `;
@@ -22,13 +23,8 @@ function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-export async function run(argv: string[]): Promise<void> {
-  try {
-    await start(argv);
-  } catch (e) {
-    process.stderr.write(`skiff dns: ${(e as Error).message}\n`);
-    process.exit(1);
-  }
+export function run(argv: string[]): Promise<void> {
+  return runCommand('dns', start, argv);
 }
 
 async function start(argv: string[]): Promise<void> {
@@ -63,15 +59,9 @@ async function start(argv: string[]): Promise<void> {
   });
   process.stdout.write(`skiff dns: serving ${values['cluster-domain']} on ${dns.addresses.map((a) => `${a.host}:${a.port}`).join(', ')}\n`);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  exitOnSignals(async (signal) => {
     process.stdout.write(`skiff dns: ${signal}, shutting down\n`);
     await dns.stop();
     client.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }

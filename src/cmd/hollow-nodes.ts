@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
 import { loadNodeTemplate, parseLabels, parseTaints, startHollowNodes } from '../hollow/index.js';
+import { exitOnSignals, goDurationMs, parseNumberFlag } from './flags.js';
 
 const USAGE = `Usage: skiff hollow-nodes --count N [flags]
 
@@ -29,30 +30,15 @@ Flags:
   --stats-interval D         print write counters every D (default 1m; 0: never)
 `;
 
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /** A Go duration ("1s", "1m30s", "250ms") in milliseconds. */
 export function parseDuration(v: string, flag: string): number {
-  if (v === '0') return 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  let ms = 0;
-  let pos = 0;
-  while (pos < v.length) {
-    re.lastIndex = pos;
-    const m = re.exec(v);
-    if (!m) throw new Error(`invalid argument "${v}" for "--${flag}" flag: time: invalid duration`);
-    ms += Number(m[1]) * UNITS[m[2]];
-    pos = re.lastIndex;
-  }
-  if (!v) throw new Error(`invalid argument "" for "--${flag}" flag: time: invalid duration`);
+  const ms = goDurationMs(v);
+  if (ms === undefined) throw new Error(`invalid argument "${v}" for "--${flag}" flag: time: invalid duration`);
   return ms;
 }
 
 function parseCount(v: string | undefined, flag: string, dflt?: number): number | undefined {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`invalid argument "${v}" for "--${flag}" flag`);
-  return n;
+  return parseNumberFlag(v, `--${flag}`, { nonNegative: true }) ?? dflt;
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -127,16 +113,10 @@ export async function run(argv: string[]): Promise<void> {
   );
   const statsTimer = statsMs > 0 ? setInterval(() => process.stdout.write(`hollow-nodes: ${JSON.stringify(hollow.stats)}\n`), statsMs) : undefined;
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  exitOnSignals(async (signal) => {
     clearInterval(statsTimer);
     process.stdout.write(`hollow-nodes: ${signal}, stopping\n`);
     await hollow.stop();
     client.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }

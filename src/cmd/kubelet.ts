@@ -5,31 +5,15 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client, readKubeconfig, setClientLogger } from '../client/index.js';
 import { defaultKubeletLog, startKubelet } from '../kubelet/index.js';
+import { exitOnSignals, parseNodeLabels, runCommand } from './flags.js';
 
 const USAGE = `Usage: skiff kubelet --kubeconfig PATH [--node-name N] [--data-dir DIR] [--pod-cidr CIDR]
                      [--pod-manifest-path DIR] [--containerd-socket PATH] [--node-ip IP]
                      [--node-labels k=v,...] [--cluster-dns IP,...] [--cluster-domain D] [-v]
 `;
 
-function parseLabels(s: string | undefined): Record<string, string> | undefined {
-  if (!s) return undefined;
-  const out: Record<string, string> = {};
-  for (const kv of s.split(',')) {
-    if (!kv) continue;
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new Error(`invalid --node-labels entry "${kv}": expected key=value`);
-    out[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  return out;
-}
-
-export async function run(argv: string[]): Promise<void> {
-  try {
-    await start(argv);
-  } catch (e) {
-    process.stderr.write(`skiff kubelet: ${(e as Error).message}\n`);
-    process.exit(1);
-  }
+export function run(argv: string[]): Promise<void> {
+  return runCommand('kubelet', start, argv);
 }
 
 async function start(argv: string[]): Promise<void> {
@@ -69,22 +53,16 @@ async function start(argv: string[]): Promise<void> {
     podManifestPath: values['pod-manifest-path'],
     containerdSocket: values['containerd-socket'],
     nodeIP: values['node-ip'],
-    nodeLabels: parseLabels(values['node-labels']),
+    nodeLabels: parseNodeLabels(values['node-labels']),
     clusterDNS: values['cluster-dns']?.split(',').filter(Boolean),
     clusterDomain: values['cluster-domain'],
     clusterCA: ca ? ca.toString('utf8') : undefined,
     log,
   });
   process.stdout.write(`skiff kubelet: running as node ${nodeName}\n`);
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  exitOnSignals(async (signal) => {
     process.stdout.write(`skiff kubelet: ${signal}, shutting down\n`);
     await kubelet.stop();
     client.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }

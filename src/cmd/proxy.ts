@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
 import { cleanupProxyRules, startProxy, type IptablesFlavor } from '../proxy/index.js';
+import { exitOnSignals, goDurationMs, runCommand } from './flags.js';
 
 const USAGE = `Usage: skiff proxy --kubeconfig PATH [flags]
        skiff proxy --cleanup
@@ -21,18 +22,11 @@ Flags:
   --cleanup-on-exit               remove them on SIGTERM/SIGINT too (default: keep rules, like kube-proxy)
 `;
 
-/** Go-style durations: "1s", "500ms", "1h30m". */
+/** Durations as "1s", "500ms", "1h30m": a subset of Go's (no bare "0", no ns/us, digits around a dot). */
 export function parseDuration(s: string, flag: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let total = 0;
-  let m: RegExpExecArray | null;
-  let end = 0;
-  while ((m = re.exec(s))) {
-    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-    end = re.lastIndex;
-  }
-  if (end !== s.length || s.length === 0) throw new Error(`invalid argument "${s}" for "${flag}" flag: invalid duration`);
-  return total;
+  const ms = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(s) ? goDurationMs(s) : undefined;
+  if (ms === undefined) throw new Error(`invalid argument "${s}" for "${flag}" flag: invalid duration`);
+  return ms;
 }
 
 function flavorOf(b: string | undefined): IptablesFlavor {
@@ -42,13 +36,8 @@ function flavorOf(b: string | undefined): IptablesFlavor {
   throw new Error(`invalid argument "${b}" for "--iptables-backend" flag: expected nft, legacy or default`);
 }
 
-export async function run(argv: string[]): Promise<void> {
-  try {
-    await start(argv);
-  } catch (e) {
-    process.stderr.write(`skiff proxy: ${(e as Error).message}\n`);
-    process.exit(1);
-  }
+export function run(argv: string[]): Promise<void> {
+  return runCommand('proxy', start, argv);
 }
 
 async function start(argv: string[]): Promise<void> {
@@ -108,15 +97,9 @@ async function start(argv: string[]): Promise<void> {
     process.stdout.write(`skiff proxy: first sync done (${s.servicePorts} service ports, ${s.endpoints} endpoints)\n`);
   });
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  exitOnSignals(async (signal) => {
     process.stdout.write(`skiff proxy: ${signal}, shutting down${values['cleanup-on-exit'] ? ' and removing rules' : ''}\n`);
     await proxy.stop({ cleanup: values['cleanup-on-exit'] });
     client.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }

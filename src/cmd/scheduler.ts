@@ -6,35 +6,13 @@ import { Client } from '../client/index.js';
 import { loadSchedulerConfig, defaultSchedulerConfig } from '../scheduler/config.js';
 import { DEFAULT_PLUGINS, inTreeRegistry } from '../scheduler/plugins/index.js';
 import { defaultIdentity, startScheduler } from '../scheduler/scheduler.js';
+import { exitOnSignals, normalizeBoolFlags, parseBool, parseNumberFlag, runCommand } from './flags.js';
 
 const USAGE = `Usage: skiff scheduler --kubeconfig PATH [--config FILE] [--leader-elect=true|false] [--kube-api-qps N] [--kube-api-burst N]
 `;
 
-/** "--leader-elect" alone means true, as Go's boolean flags. */
-function normalizeBoolFlags(args: string[], names: string[]): string[] {
-  return args.map((a) => (names.includes(a) ? `${a}=true` : a));
-}
-
-function parseBool(v: string, flag: string): boolean {
-  if (/^(true|1|t)$/i.test(v)) return true;
-  if (/^(false|0|f)$/i.test(v)) return false;
-  throw new Error(`invalid argument "${v}" for "${flag}" flag: expected a boolean`);
-}
-
-function parseNumber(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`invalid argument "${v}" for "${flag}" flag`);
-  return n;
-}
-
-export async function run(argv: string[]): Promise<void> {
-  try {
-    await start(argv);
-  } catch (e) {
-    process.stderr.write(`skiff scheduler: ${(e as Error).message}\n`);
-    process.exit(1);
-  }
+export function run(argv: string[]): Promise<void> {
+  return runCommand('scheduler', start, argv);
 }
 
 async function start(argv: string[]): Promise<void> {
@@ -62,22 +40,16 @@ async function start(argv: string[]): Promise<void> {
   const client = new Client({
     kubeconfig,
     component: 'kube-scheduler',
-    qps: parseNumber(values['kube-api-qps'], '--kube-api-qps') ?? config.clientConnection.qps ?? 50,
-    burst: parseNumber(values['kube-api-burst'], '--kube-api-burst') ?? config.clientConnection.burst ?? 100,
+    qps: parseNumberFlag(values['kube-api-qps'], '--kube-api-qps') ?? config.clientConnection.qps ?? 50,
+    burst: parseNumberFlag(values['kube-api-burst'], '--kube-api-burst') ?? config.clientConnection.burst ?? 100,
   });
   const identity = defaultIdentity();
   const sched = await startScheduler({ client, config, identity, leaderElect });
   process.stdout.write(`skiff scheduler: running as ${identity} (profiles: ${config.profiles.map((p) => p.schedulerName).join(', ')}; leader election ${leaderElect ? 'on' : 'off'})\n`);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  exitOnSignals(async (signal) => {
     process.stdout.write(`skiff scheduler: ${signal}, shutting down\n`);
     await sched.stop();
     client.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
