@@ -31,6 +31,7 @@ const USAGE = `Usage: skiff server [flags]
   --cluster-cidr CIDR            pod addresses, a /24 per node (default 10.42.0.0/16)
   --node-name NAME               this host's node name for the agent (default hostname)
   --token TOKEN                  node join token (default: generated into DATA_DIR/server/token)
+  --node-monitor-grace-period D  how long a node may miss heartbeats before NotReady (default 40s)
   --disable-scheduler, --disable-controller-manager, --disable-dns, --disable-agent
 `;
 
@@ -70,6 +71,7 @@ function parseServerArgs(args: string[]) {
       'cluster-domain': { type: 'string', default: 'cluster.local' },
       'cluster-cidr': { type: 'string', default: '10.42.0.0/16' },
       'node-name': { type: 'string' },
+      'node-monitor-grace-period': { type: 'string', default: '40s' },
       token: { type: 'string' },
       'service-cidr': { type: 'string', default: '10.96.0.0/12' },
       'service-node-port-range': { type: 'string', default: '30000-32767' },
@@ -108,7 +110,7 @@ async function serve(values: ReturnType<typeof parseServerArgs>['values']): Prom
       controllers: values.controllers!.split(',').map((c) => c.trim()).filter(Boolean),
       identity: defaultIdentity(),
       leaderElect: true,
-      options: { clusterCIDR: values['cluster-cidr']! },
+      options: { clusterCIDR: values['cluster-cidr']!, nodeMonitorGracePeriodMs: parseSeconds(values['node-monitor-grace-period']!, 'node-monitor-grace-period') },
     });
     stops.push(() => cm.stop());
   }
@@ -185,6 +187,14 @@ function inProcessClient(api: ApiServer, user: string, component: string, groups
     qps: 1000,
     burst: 2000,
   });
+}
+
+/** "40s", "2m", "500ms" or plain seconds → milliseconds. */
+function parseSeconds(v: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
+  if (!m) fail(`invalid --${flag}: ${v}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms'];
+  return Number(m[1]) * unit;
 }
 
 function splitHostPort(hp: string): [string, number] {

@@ -179,7 +179,7 @@ describe('node lifecycle: heartbeats stop, node goes Unknown, pods are evicted (
     for (const n of (await json('get', 'nodes')).items) if (LIVE.includes(n.metadata.name)) assert.equal(readyCondition(n)?.status, 'True', n.metadata.name);
   });
 
-  it('skiff server accepts --node-monitor-grace-period', { todo: 'src/cmd/server.ts has no --node-monitor-grace-period (or other controller options) flag: startControllerManager is called without options, so the in-process node lifecycle controller always uses the 40 s default' }, async () => {
+  it('skiff server accepts --node-monitor-grace-period', async () => {
     const other = await startServer({ extraArgs: ['--node-monitor-grace-period', '4s', '--disable-scheduler'] });
     await other.stop();
   });

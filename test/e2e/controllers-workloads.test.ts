@@ -306,13 +306,7 @@ describe('controllers on hollow nodes (kubectl)', { concurrency: true }, () => {
       };
     }
 
-    // The rest of this test passes when the template also declares a volume named "data" (which
-    // the controller replaces with the claim), so only the validation stands in the way.
-    const todo =
-      'src/api/apps/statefulset.ts validates the pod template with validatePodTemplate, whose volumeMounts check ' +
-      'rejects mounts naming a volumeClaimTemplate ("volumeMounts[0].name: Not found"); upstream validates a ' +
-      "StatefulSet's template without that cross-check (the claims become pod volumes), so every StatefulSet with storage is refused";
-    it('creates pods 0..2 in order, each with its PVC from volumeClaimTemplates', { todo }, async () => {
+    it('creates pods 0..2 in order, each with its PVC from volumeClaimTemplates', async () => {
       await createObjects(s, namespace('ctl-sts'));
       const pods = watch(['pods', ...ns, '-l', 'app=db'], ['{.object.metadata.name}', '{.object.status.phase}', '{.object.status.conditions[?(@.type=="Ready")].status}']);
       await sleep(1000); // let the watch start before the StatefulSet exists: it then sees every pod from its creation

@@ -11,14 +11,13 @@ import {
   validateNotMoreThan100Percent,
   validatePositiveIntOrPercent,
 } from '../validation.js';
-import { age, containerCells } from '../printers.js';
 import {
-  AGE_COLUMN,
-  CONTAINERS_COLUMN,
-  IMAGES_COLUMN,
+  REPLICAS_SCALE,
   defaultPodTemplate,
   prepareCreateWithStatus,
   prepareUpdateWithStatus,
+  templateCells,
+  templateColumns,
   validateAlwaysRestart,
   validatePodTemplate,
   validateSelectorAndTemplate,
@@ -94,7 +93,7 @@ export function validateStatefulSet(obj: KObject, old?: KObject): FieldError[] {
   errs.push(...validateNonnegative(spec.minReadySeconds, 'spec.minReadySeconds'));
   if (spec.ordinals != null) errs.push(...validateNonnegative(spec.ordinals.start, 'spec.ordinals.start'));
   errs.push(...validateSelectorAndTemplate(spec, 'statefulset'));
-  errs.push(...validatePodTemplate(spec.template, 'spec.template'));
+  errs.push(...validatePodTemplate(withClaimVolumes(spec), 'spec.template'));
   errs.push(...validateAlwaysRestart(spec.template, 'StatefulSet'));
   if (old) {
     const a = { ...spec };
@@ -127,7 +126,7 @@ export const statefulsets: ResourceDef = {
   nameRule: 'dns1123-label',
   subresources: {
     status: true,
-    scale: { specReplicasPath: 'spec.replicas', statusReplicasPath: 'status.replicas', selectorPath: 'spec.selector' },
+    scale: REPLICAS_SCALE,
   },
   defaults: defaultStatefulSet,
   validate: validateStatefulSet,
@@ -135,17 +134,23 @@ export const statefulsets: ResourceDef = {
   prepareForUpdate: (obj, old) => prepareUpdateWithStatus(obj, old),
   columns: [
     { name: 'Ready', type: 'string', description: 'Number of the pod with ready state', priority: 0 },
-    AGE_COLUMN,
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
+    ...templateColumns(),
   ],
-  row(obj) {
-    const [names, images] = containerCells(obj.spec?.template?.spec);
-    return [
-      `${obj.status?.readyReplicas ?? 0}/${obj.spec?.replicas ?? 0}`,
-      age(obj.metadata?.creationTimestamp),
-      names,
-      images,
-    ];
-  },
+  row: (obj) => [`${obj.status?.readyReplicas ?? 0}/${obj.spec?.replicas ?? 0}`, ...templateCells(obj, obj.spec?.template?.spec)],
 };
+
+/**
+ * The template as its pods will be: each volumeClaimTemplate becomes a volume of that name, so
+ * volumeMounts that name a claim template validate (the controller adds those volumes).
+ */
+function withClaimVolumes(spec: any): any {
+  const t = spec?.template;
+  const claims: any[] = spec?.volumeClaimTemplates ?? [];
+  if (!t?.spec || !claims.length) return t;
+  const have = new Set((t.spec.volumes ?? []).map((v: any) => v?.name));
+  const extra = claims
+    .map((c) => c?.metadata?.name)
+    .filter((n: unknown): n is string => typeof n === 'string' && !have.has(n))
+    .map((name) => ({ name, persistentVolumeClaim: { claimName: name } }));
+  return { ...t, spec: { ...t.spec, volumes: [...(t.spec.volumes ?? []), ...extra] } };
+}
