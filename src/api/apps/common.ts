@@ -1,6 +1,7 @@
 // Pieces shared by the workload kinds (apps, batch) and the other non-core groups:
 // status/generation strategy hooks, pod template checks, and common table columns.
-import type { FieldError, KObject, TableColumn } from '../types.js';
+import type { FieldError, KObject, ScaleSpec, TableColumn } from '../types.js';
+import { age, containerCells } from '../printers.js';
 import {
   forbidden,
   invalid,
@@ -35,6 +36,9 @@ export function prepareUpdateWithStatus(obj: KObject, old: KObject, changed?: bo
   const specChanged = changed ?? !semanticEqual(obj.spec, old.spec);
   obj.metadata.generation = specChanged ? oldGen + 1 : oldGen;
 }
+
+/** The scale subresource of the replica-counted kinds (spec.replicas, status.replicas, spec.selector). */
+export const REPLICAS_SCALE: ScaleSpec = { specReplicasPath: 'spec.replicas', statusReplicasPath: 'status.replicas', selectorPath: 'spec.selector' };
 
 // ---- pod templates ----
 
@@ -109,6 +113,28 @@ export const IMAGES_COLUMN: TableColumn = {
 };
 export function selectorColumn(description = 'Label selector for the pods.'): TableColumn {
   return { name: 'Selector', type: 'string', description, priority: 1 };
+}
+
+/**
+ * The columns a workload table ends with: Age, then (wide) the template's Containers and Images
+ * and, when a description is given, the Selector.
+ */
+export function templateColumns(selectorDescription?: string): TableColumn[] {
+  const cols = [AGE_COLUMN, CONTAINERS_COLUMN, IMAGES_COLUMN];
+  return selectorDescription === undefined ? cols : [...cols, selectorColumn(selectorDescription)];
+}
+
+/** Desired, Current and Ready cells of the ReplicaSet and ReplicationController tables. */
+export function replicaCountCells(obj: KObject): number[] {
+  return [obj.spec?.replicas ?? 0, obj.status?.replicas ?? 0, obj.status?.readyReplicas ?? 0];
+}
+
+/** The cells of templateColumns: obj's age, podSpec's container names and images, the selector as printed. */
+export function templateCells(obj: KObject, podSpec: any, selector?: string): unknown[] {
+  const [names, images] = containerCells(podSpec);
+  const cells = [age(obj.metadata?.creationTimestamp), names, images];
+  if (selector !== undefined) cells.push(selector);
+  return cells;
 }
 
 /** The default table of kinds without a printer upstream (NAME, CREATED AT). */

@@ -11,15 +11,13 @@ import {
   validateNotMoreThan100Percent,
   validatePositiveIntOrPercent,
 } from '../validation.js';
-import { age, containerCells, formatLabelSelector, formatLabels } from '../printers.js';
+import { formatLabelSelector, formatLabels } from '../printers.js';
 import {
-  AGE_COLUMN,
-  CONTAINERS_COLUMN,
-  IMAGES_COLUMN,
   defaultPodTemplate,
   prepareCreateWithStatus,
   prepareUpdateWithStatus,
-  selectorColumn,
+  templateCells,
+  templateColumns,
   validateAlwaysRestart,
   validatePodTemplate,
   validateSelectorAndTemplate,
@@ -113,14 +111,10 @@ export const daemonsets: ResourceDef = {
     { name: 'Up-to-date', type: 'integer', description: 'The total number of nodes that are running updated daemon pod', priority: 0 },
     { name: 'Available', type: 'integer', description: 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available.', priority: 0 },
     { name: 'Node Selector', type: 'string', description: 'Selector which must match a node\'s labels for the pod to be scheduled on that node.', priority: 0 },
-    AGE_COLUMN,
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    selectorColumn('A label query over pods that are managed by the daemon set.'),
+    ...templateColumns('A label query over pods that are managed by the daemon set.'),
   ],
   row(obj) {
     const s = obj.status ?? {};
-    const [names, images] = containerCells(obj.spec?.template?.spec);
     return [
       s.desiredNumberScheduled ?? 0,
       s.currentNumberScheduled ?? 0,
@@ -128,10 +122,7 @@ export const daemonsets: ResourceDef = {
       s.updatedNumberScheduled ?? 0,
       s.numberAvailable ?? 0,
       formatLabels(obj.spec?.template?.spec?.nodeSelector),
-      age(obj.metadata?.creationTimestamp),
-      names,
-      images,
-      formatLabelSelector(obj.spec?.selector),
+      ...templateCells(obj, obj.spec?.template?.spec, formatLabelSelector(obj.spec?.selector)),
     ];
   },
 };

@@ -12,15 +12,14 @@ import {
   validateNotMoreThan100Percent,
   validatePositiveIntOrPercent,
 } from '../validation.js';
-import { age, containerCells, formatLabelSelector } from '../printers.js';
+import { formatLabelSelector } from '../printers.js';
 import {
-  AGE_COLUMN,
-  CONTAINERS_COLUMN,
-  IMAGES_COLUMN,
+  REPLICAS_SCALE,
   defaultPodTemplate,
   prepareCreateWithStatus,
   prepareUpdateWithStatus,
-  selectorColumn,
+  templateCells,
+  templateColumns,
   validateAlwaysRestart,
   validatePodTemplate,
   validateSelectorAndTemplate,
@@ -98,7 +97,7 @@ export const deployments: ResourceDef = {
   categories: ['all'],
   subresources: {
     status: true,
-    scale: { specReplicasPath: 'spec.replicas', statusReplicasPath: 'status.replicas', selectorPath: 'spec.selector' },
+    scale: REPLICAS_SCALE,
   },
   defaults: defaultDeployment,
   validate: validateDeployment,
@@ -114,23 +113,16 @@ export const deployments: ResourceDef = {
     { name: 'Ready', type: 'string', description: 'Number of the pod with ready state', priority: 0 },
     { name: 'Up-to-date', type: 'string', description: 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.', priority: 0 },
     { name: 'Available', type: 'string', description: 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.', priority: 0 },
-    AGE_COLUMN,
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    selectorColumn('Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.'),
+    ...templateColumns('Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.'),
   ],
   row(obj) {
     const s = obj.status ?? {};
-    const [names, images] = containerCells(obj.spec?.template?.spec);
     const sel = formatLabelSelector(obj.spec?.selector);
     return [
       `${s.readyReplicas ?? 0}/${obj.spec?.replicas ?? 0}`,
       s.updatedReplicas ?? 0,
       s.availableReplicas ?? 0,
-      age(obj.metadata?.creationTimestamp),
-      names,
-      images,
-      sel === '<none>' ? '' : sel,
+      ...templateCells(obj, obj.spec?.template?.spec, sel === '<none>' ? '' : sel),
     ];
   },
 };

@@ -1,15 +1,15 @@
 // apps/v1 ReplicaSet.
 import type { FieldError, KObject, ResourceDef } from '../types.js';
 import { validateImmutable, validateNonnegative } from '../validation.js';
-import { age, containerCells, formatLabelSelector } from '../printers.js';
+import { formatLabelSelector } from '../printers.js';
 import {
-  AGE_COLUMN,
-  CONTAINERS_COLUMN,
-  IMAGES_COLUMN,
+  REPLICAS_SCALE,
+  replicaCountCells,
   defaultPodTemplate,
   prepareCreateWithStatus,
   prepareUpdateWithStatus,
-  selectorColumn,
+  templateCells,
+  templateColumns,
   validateAlwaysRestart,
   validatePodTemplate,
   validateSelectorAndTemplate,
@@ -45,7 +45,7 @@ export const replicasets: ResourceDef = {
   categories: ['all'],
   subresources: {
     status: true,
-    scale: { specReplicasPath: 'spec.replicas', statusReplicasPath: 'status.replicas', selectorPath: 'spec.selector' },
+    scale: REPLICAS_SCALE,
   },
   defaults: defaultReplicaSet,
   validate: validateReplicaSet,
@@ -55,24 +55,9 @@ export const replicasets: ResourceDef = {
     { name: 'Desired', type: 'integer', description: 'Replicas is the number of desired pods.', priority: 0 },
     { name: 'Current', type: 'integer', description: 'Replicas is the most recently observed number of non-terminating pods.', priority: 0 },
     { name: 'Ready', type: 'integer', description: 'The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.', priority: 0 },
-    AGE_COLUMN,
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    selectorColumn('Selector is a label query over pods that should match the replica count.'),
+    ...templateColumns('Selector is a label query over pods that should match the replica count.'),
   ],
-  row(obj) {
-    const s = obj.status ?? {};
-    const [names, images] = containerCells(obj.spec?.template?.spec);
-    return [
-      obj.spec?.replicas ?? 0,
-      s.replicas ?? 0,
-      s.readyReplicas ?? 0,
-      age(obj.metadata?.creationTimestamp),
-      names,
-      images,
-      formatLabelSelector(obj.spec?.selector),
-    ];
-  },
+  row: (obj) => [...replicaCountCells(obj), ...templateCells(obj, obj.spec?.template?.spec, formatLabelSelector(obj.spec?.selector))],
   fieldSelectors: {
     'status.replicas': (obj) => String(obj.status?.replicas ?? 0),
   },

@@ -1,16 +1,8 @@
 // batch/v1 CronJob.
 import type { FieldError, KObject, ResourceDef } from '../types.js';
 import { invalid, notSupported, required, validateNonnegative } from '../validation.js';
-import { age, containerCells, formatBoolPtr, formatLabelSelector } from '../printers.js';
-import {
-  AGE_COLUMN,
-  CONTAINERS_COLUMN,
-  IMAGES_COLUMN,
-  defaultPodTemplate,
-  prepareCreateWithStatus,
-  prepareUpdateWithStatus,
-  selectorColumn,
-} from '../apps/common.js';
+import { age, formatBoolPtr, formatLabelSelector } from '../printers.js';
+import { defaultPodTemplate, prepareCreateWithStatus, prepareUpdateWithStatus, templateCells, templateColumns } from '../apps/common.js';
 import { validateJobSpecCommon } from './job.js';
 import { cronScheduleError, isValidTimeZone } from './cron.js';
 
@@ -85,15 +77,11 @@ export const cronjobs: ResourceDef = {
     { name: 'Suspend', type: 'boolean', description: 'This flag tells the controller to suspend subsequent executions.', priority: 0 },
     { name: 'Active', type: 'integer', description: 'A list of pointers to currently running jobs.', priority: 0 },
     { name: 'Last Schedule', type: 'string', description: 'Information when was the last time the job was successfully scheduled.', priority: 0 },
-    AGE_COLUMN,
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    selectorColumn('A label query over pods that should match the pod count.'),
+    ...templateColumns('A label query over pods that should match the pod count.'),
   ],
   row(obj) {
     const spec = obj.spec ?? {};
     const jt = spec.jobTemplate?.spec;
-    const [names, images] = containerCells(jt?.template?.spec);
     const last = obj.status?.lastScheduleTime;
     return [
       spec.schedule ?? '',
@@ -101,10 +89,7 @@ export const cronjobs: ResourceDef = {
       formatBoolPtr(spec.suspend),
       (obj.status?.active ?? []).length,
       last ? age(last) : '<none>',
-      age(obj.metadata?.creationTimestamp),
-      names,
-      images,
-      formatLabelSelector(jt?.selector),
+      ...templateCells(obj, jt?.template?.spec, formatLabelSelector(jt?.selector)),
     ];
   },
 };

@@ -11,15 +11,13 @@ import {
   validateNonnegative,
   dns1123LabelErrors,
 } from '../validation.js';
-import { age, containerCells, formatLabelSelector, humanDuration } from '../printers.js';
+import { formatLabelSelector, humanDuration } from '../printers.js';
 import {
-  AGE_COLUMN,
-  CONTAINERS_COLUMN,
-  IMAGES_COLUMN,
   defaultPodTemplate,
   prepareCreateWithStatus,
   prepareUpdateWithStatus,
-  selectorColumn,
+  templateCells,
+  templateColumns,
   validatePodTemplate,
 } from '../apps/common.js';
 
@@ -216,23 +214,14 @@ export const jobs: ResourceDef = {
     { name: 'Status', type: 'string', description: 'Status of the job.', priority: 0 },
     { name: 'Completions', type: 'string', description: 'The number of pods which reached phase Succeeded.', priority: 0 },
     { name: 'Duration', type: 'string', description: 'Time required to complete the job.', priority: 0 },
-    AGE_COLUMN,
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    selectorColumn('A label query over pods that should match the pod count.'),
+    ...templateColumns('A label query over pods that should match the pod count.'),
   ],
-  row(obj) {
-    const [names, images] = containerCells(obj.spec?.template?.spec);
-    return [
-      jobStatusCell(obj),
-      completionsCell(obj),
-      durationCell(obj),
-      age(obj.metadata?.creationTimestamp),
-      names,
-      images,
-      formatLabelSelector(obj.spec?.selector),
-    ];
-  },
+  row: (obj) => [
+    jobStatusCell(obj),
+    completionsCell(obj),
+    durationCell(obj),
+    ...templateCells(obj, obj.spec?.template?.spec, formatLabelSelector(obj.spec?.selector)),
+  ],
   fieldSelectors: {
     'status.successful': (obj) => String(obj.status?.succeeded ?? 0),
   },

@@ -2,15 +2,14 @@
 // selector (defaulted from the template's labels).
 import type { FieldError, KObject, ResourceDef } from '../types.js';
 import { invalid, required, validateLabels, validateNonnegative } from '../validation.js';
-import { age, containerCells } from '../printers.js';
 import {
-  AGE_COLUMN,
-  CONTAINERS_COLUMN,
-  IMAGES_COLUMN,
+  REPLICAS_SCALE,
   defaultPodTemplate,
   prepareCreateWithStatus,
   prepareUpdateWithStatus,
-  selectorColumn,
+  replicaCountCells,
+  templateCells,
+  templateColumns,
   validateAlwaysRestart,
   validatePodTemplate,
 } from '../apps/common.js';
@@ -72,7 +71,7 @@ export const replicationcontrollers: ResourceDef = {
   categories: ['all'],
   subresources: {
     status: true,
-    scale: { specReplicasPath: 'spec.replicas', statusReplicasPath: 'status.replicas', selectorPath: 'spec.selector' },
+    scale: REPLICAS_SCALE,
   },
   defaults: defaultReplicationController,
   validate: validateReplicationController,
@@ -82,24 +81,9 @@ export const replicationcontrollers: ResourceDef = {
     { name: 'Desired', type: 'integer', description: 'Replicas is the number of desired replicas.', priority: 0 },
     { name: 'Current', type: 'integer', description: 'Replicas is the most recently observed number of replicas.', priority: 0 },
     { name: 'Ready', type: 'integer', description: 'The number of ready replicas for this replication controller.', priority: 0 },
-    AGE_COLUMN,
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    selectorColumn('Selector is a label query over pods that should match the Replicas count.'),
+    ...templateColumns('Selector is a label query over pods that should match the Replicas count.'),
   ],
-  row(obj) {
-    const s = obj.status ?? {};
-    const [names, images] = containerCells(obj.spec?.template?.spec);
-    return [
-      obj.spec?.replicas ?? 0,
-      s.replicas ?? 0,
-      s.readyReplicas ?? 0,
-      age(obj.metadata?.creationTimestamp),
-      names,
-      images,
-      formatMapSelector(obj.spec?.selector),
-    ];
-  },
+  row: (obj) => [...replicaCountCells(obj), ...templateCells(obj, obj.spec?.template?.spec, formatMapSelector(obj.spec?.selector))],
   fieldSelectors: {
     'status.replicas': (obj) => String(obj.status?.replicas ?? 0),
   },
