@@ -21,6 +21,8 @@ export interface AgentOptions {
   nodeName: string;
   nodeIP?: string;
   podCIDR?: string;
+  /** CNI bridge for this node's pods (default skiff0; a second node on the same host needs its own). */
+  bridgeName?: string;
   nodeLabels?: Record<string, string>;
   clusterDNS?: string[];
   clusterDomain?: string;
@@ -83,6 +85,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       nodeName: opts.nodeName,
       dataDir: opts.dataDir,
       podCIDR: opts.podCIDR,
+      bridgeName: opts.bridgeName,
       containerdSocket: opts.containerdSocket,
       nodeIP,
       nodeLabels: opts.nodeLabels,

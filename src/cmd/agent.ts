@@ -17,6 +17,7 @@ const USAGE = `Usage: skiff agent --server https://HOST:PORT --token TOKEN [flag
   --node-name NAME         node name (default: the host name)
   --node-ip IP             the node's InternalIP (default: the primary IPv4 address)
   --pod-cidr CIDR          pod CIDR when the cluster does not allocate one
+  --bridge-name NAME       CNI bridge for this node's pods (default skiff0; another node on the same host needs its own)
   --node-labels k=v,...    extra node labels
   --cluster-dns IP,...     DNS server for pods (default 10.96.0.10)
   --cluster-domain DOMAIN  (default cluster.local)
@@ -39,6 +40,7 @@ function parseAgentArgs(argv: string[]) {
       'node-name': { type: 'string' },
       'node-ip': { type: 'string' },
       'pod-cidr': { type: 'string' },
+      'bridge-name': { type: 'string' },
       'node-labels': { type: 'string' },
       'cluster-dns': { type: 'string' },
       'cluster-domain': { type: 'string', default: 'cluster.local' },
@@ -108,6 +110,7 @@ async function start(values: ReturnType<typeof parseAgentArgs>): Promise<void> {
     nodeName,
     nodeIP: values['node-ip'],
     podCIDR: values['pod-cidr'],
+    bridgeName: values['bridge-name'],
     nodeLabels: parseNodeLabels(values['node-labels']),
     clusterDNS: (values['cluster-dns'] ?? kubeDnsServiceIP()).split(',').filter(Boolean),
     clusterDomain: values['cluster-domain'],
