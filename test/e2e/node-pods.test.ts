@@ -81,6 +81,9 @@ describe('worker node: pods on skiff server with its agent', { skip, timeout: 24
   let hostDir = '';
   let crashStarted = 0;
   let cmUpdate: Promise<number> | undefined;
+  // restartCount of the crash pod as first seen, polled from the start (the backoff check needs every step).
+  const crashSeen: Array<{ t: number; count: number }> = [];
+  let crashPoll: NodeJS.Timeout | undefined;
 
   const waitRunning = (name: string, timeoutMs = 60_000) =>
     until(`pod ${name} Running`, async () => {
@@ -96,6 +99,13 @@ describe('worker node: pods on skiff server with its agent', { skip, timeout: 24
     // Long-running checks start now and are looked at later.
     crashStarted = Date.now();
     await apply(s, busyboxPod('crash', ['sh', '-c', 'echo crashing; exit 3'], {}, { restartPolicy: 'Always' }));
+    const poll = async () => {
+      const r = await s.kubectl(['get', 'pod', 'crash', '-o', 'jsonpath={.status.containerStatuses[0].restartCount}']);
+      const count = Number(r.stdout || 0);
+      if (r.code === 0 && (!crashSeen.length || crashSeen[crashSeen.length - 1].count !== count)) crashSeen.push({ t: Date.now() - crashStarted, count });
+      crashPoll = setTimeout(() => void poll(), 300);
+    };
+    void poll();
     await apply(s, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm' }, data: { greeting: 'hello' } });
     await apply(s, busyboxPod('cmpod', ['sleep', '3600'], { volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }, { volumes: [{ name: 'cfg', configMap: { name: 'cm' } }] }));
     cmUpdate = (async () => {
@@ -112,6 +122,7 @@ describe('worker node: pods on skiff server with its agent', { skip, timeout: 24
   });
 
   after(async () => {
+    clearTimeout(crashPoll);
     if (!cluster) return;
     const report = await cluster.cleanup();
     if (hostDir) rmSync(hostDir, { recursive: true, force: true });
@@ -184,13 +195,10 @@ describe('worker node: pods on skiff server with its agent', { skip, timeout: 24
   });
 
   it('a container that exits non-zero restarts with growing backoff: CrashLoopBackOff', async () => {
-    const seen: Array<{ t: number; count: number }> = [];
+    const seen = crashSeen;
     let crashLoopColumn = false;
     await until('restartCount >= 3 and CrashLoopBackOff in STATUS', async () => {
-      const p = await getJson(s, 'pod', 'crash');
-      const cs = p.status?.containerStatuses?.[0];
-      const count = cs?.restartCount ?? 0;
-      if (!seen.length || seen[seen.length - 1].count !== count) seen.push({ t: Date.now() - crashStarted, count });
+      const count = seen[seen.length - 1]?.count ?? 0;
       const row = await s.k('get', 'pod', 'crash', '--no-headers');
       if (/\sCrashLoopBackOff\s/.test(row)) crashLoopColumn = true;
       return count >= 3 && crashLoopColumn;
@@ -199,6 +207,7 @@ describe('worker node: pods on skiff server with its agent', { skip, timeout: 24
     const cs = p.status.containerStatuses[0];
     assert.equal(cs.lastState?.terminated?.exitCode, 3);
     // Growing backoff: the gap before the third restart exceeds the gap before the second.
+    clearTimeout(crashPoll);
     const at = (n: number) => seen.find((x) => x.count >= n)!.t;
     const gap2 = at(2) - at(1);
     const gap3 = at(3) - at(2);
