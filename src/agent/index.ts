@@ -6,6 +6,7 @@ import { defaultKubeletLog, startKubelet, type Kubelet, type KubeletLog } from '
 import { CriRuntime } from '../kubelet/runtime/cri-runtime.js';
 import { criStreamingRuntime, startKubeletServer, DEFAULT_KUBELET_PORT, type KubeletServer } from '../kubelet/server/server.js';
 import { primaryIPv4 } from '../kubelet/node/host-info.js';
+import { KUBELET_ADDRESS_ANNOTATION } from '../apiserver/pod-proxy.js';
 import { startProxy, type ProxyHandle } from '../proxy/index.js';
 import { ensureAgentCredentials, type AgentCredentials } from './credentials.js';
 
@@ -107,6 +108,13 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       });
       agent.kubeletServer = server;
       stops.push(() => server.close());
+      // The Node's daemonEndpoints always say 10250: publish where this kubelet really listens.
+      if (server.port !== DEFAULT_KUBELET_PORT) {
+        const address = `${nodeIP ?? '127.0.0.1'}:${server.port}`;
+        await kubeletClient.nodes
+          .patch(undefined, opts.nodeName, { metadata: { annotations: { [KUBELET_ADDRESS_ANNOTATION]: address } } }, 'merge')
+          .catch((e: Error) => log('error', `could not publish the kubelet address: ${e.message}`));
+      }
     }
     if (runProxy && credentials.proxyKubeconfig) {
       const proxyClient = new Client({ kubeconfig: credentials.proxyKubeconfig, component: 'kube-proxy' });
