@@ -112,7 +112,7 @@ describe('kubelet server against containerd', { skip }, () => {
       linux: { securityContext: HOST_NS },
     };
     sandboxId = await tc.cri.runtime.runPodSandbox(sb);
-    await runContainer('main', 'echo hello; sleep 0.1; echo err >&2; i=0; while [ $i -lt 100 ]; do echo tick $i; i=$((i+1)); sleep 0.1; done', uid, sb);
+    await runContainer('main', 'echo hello; sleep 0.1; echo err >&2; sleep 0.1; i=0; while [ $i -lt 100 ]; do echo tick $i; i=$((i+1)); sleep 0.1; done', uid, sb);
     await runContainer('short', 'echo bye', uid, sb);
   });
 
