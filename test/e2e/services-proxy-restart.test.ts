@@ -1,8 +1,10 @@
 // Restart semantics of the standalone `skiff proxy`. `skiff server` runs its proxy in-process
 // with no flag to leave it out, so this file runs the node from parts: a server with
-// --disable-agent (and --disable-dns: port 53 is not ours to take), `skiff kubelet` over its
-// own containerd, and `skiff proxy` as a process the test stops and starts. An established
-// TCP connection through a ClusterIP outlives the proxy (conntrack keeps its NAT), the
+// --disable-agent (and --disable-dns: port 53 is not ours to take), `skiff agent
+// --disable-kube-proxy` joined with the server's token (kubelet, containerd and the :10250
+// server that `kubectl exec` needs), and `skiff proxy` as a process the test stops and starts. Established TCP
+// connections through a ClusterIP, from the host and from a pod, outlive the proxy (conntrack
+// keeps their NAT), the
 // restarted proxy deletes the chains of a Service removed while it was down, and
 // `skiff proxy --cleanup` removes every SKIFF- chain.
 import { after, before, describe, test } from 'node:test';
@@ -76,12 +78,37 @@ class EchoConn {
   }
 }
 
+/** The same from inside the client pod: busybox nc through `kubectl exec -i`. */
+class PodEchoConn {
+  private out = '';
+  private constructor(private readonly proc: ChildProcess) {
+    proc.stdout!.setEncoding('utf8');
+    proc.stdout!.on('data', (d) => (this.out += d));
+    proc.stderr!.on('data', (d) => (this.out += d));
+  }
+  static open(kubeconfig: string, host: string, port: number): PodEchoConn {
+    const proc = spawn('kubectl', ['exec', '-i', 'client', '--', 'nc', host, String(port)], {
+      env: { ...process.env, KUBECONFIG: kubeconfig },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    return new PodEchoConn(proc);
+  }
+  async roundTrip(line: string, timeoutMs = 10_000): Promise<void> {
+    assert.equal(this.proc.exitCode, null, `kubectl exec nc exited (${this.proc.exitCode}): ${this.out}`);
+    this.proc.stdin!.write(`${line}\n`);
+    await waitUntil(() => this.out.includes(`${line}\n`), `echo of ${line} through the pod (exit=${this.proc.exitCode}, got ${JSON.stringify(this.out)})`, timeoutMs, 20);
+  }
+  async close(): Promise<void> {
+    await stopChild(this.proc, 5000);
+  }
+}
+
 describe('skiff proxy restart and cleanup on a live node', { skip, timeout: 180_000 }, () => {
   let release: (() => Promise<void>) | undefined;
   let server: TestServer;
-  let kubelet: Child;
+  let agent: Child;
   let proxy: Child;
-  let kubeletDir: string;
+  let agentDir: string;
   let echoIP: string;
   let doomedIP: string;
 
@@ -93,14 +120,17 @@ describe('skiff proxy restart and cleanup on a live node', { skip, timeout: 180_
     const leftover = bridgesPresent([DEFAULT_BRIDGE]);
     if (leftover.length) throw new Error(`bridge ${DEFAULT_BRIDGE} exists before the test: a previous run did not clean up`);
     server = await startServer({ extraArgs: ['--disable-dns'] });
-    kubeletDir = mkdtempSync(join(tmpdir(), 'skiff-test-kubelet-'));
-    kubelet = startChild(['kubelet', '--kubeconfig', server.kubeconfig, '--node-name', NODE, '--data-dir', kubeletDir]);
+    agentDir = mkdtempSync(join(tmpdir(), 'skiff-test-agent-'));
+    agent = startChild([
+      'agent', '--server', server.url, '--token-file', join(server.dataDir, 'server', 'node-token'),
+      '--data-dir', agentDir, '--node-name', NODE, '--disable-kube-proxy',
+    ]);
     proxy = startProxyProcess();
     await waitNodeReady(server, NODE, 90_000).catch((e) => {
-      throw new Error(`${(e as Error).message}\nkubelet:\n${kubelet.output()}`);
+      throw new Error(`${(e as Error).message}\nagent:\n${agent.output()}`);
     });
-    await server.k('apply', '-f', fixture('services/echo.yaml'));
-    await server.k('wait', '--for=condition=Ready', 'pod/echo', '--timeout=90s');
+    await server.k('apply', '-f', fixture('services/echo.yaml'), '-f', fixture('services/client.yaml'));
+    await server.k('wait', '--for=condition=Ready', 'pod/echo', 'pod/client', '--timeout=90s');
     echoIP = (await server.k('get', 'svc', 'echo', '-o', 'jsonpath={.spec.clusterIP}')).trim();
     doomedIP = (await server.k('get', 'svc', 'doomed', '-o', 'jsonpath={.spec.clusterIP}')).trim();
     await waitUntil(() => chainsOf(iptablesSave(), 'default/doomed').size > 0 && chainsOf(iptablesSave(), 'default/echo').size > 0, 'service chains', 15_000, 100);
@@ -112,7 +142,7 @@ describe('skiff proxy restart and cleanup on a live node', { skip, timeout: 180_
       return;
     }
     try {
-      const report = await cleanupNodeCluster(server, { agents: [kubelet?.proc, proxy?.proc].filter((p): p is ChildProcess => !!p), extraDataDirs: [kubeletDir] });
+      const report = await cleanupNodeCluster(server, { agents: [agent?.proc, proxy?.proc].filter((p): p is ChildProcess => !!p), extraDataDirs: [agentDir] });
       assert.deepEqual(report.errors, [], 'cleanup errors');
       assert.deepEqual(report.podsLeft, [], 'pods still there after the cleanup wait');
       assert.deepEqual(skiffLines(), [], 'SKIFF- rules left after cleanup');
@@ -121,10 +151,12 @@ describe('skiff proxy restart and cleanup on a live node', { skip, timeout: 180_
     }
   });
 
-  test('an established connection survives a proxy restart; chains of services deleted meanwhile are removed', async () => {
+  test('established connections (host and pod) survive a proxy restart; chains of services deleted meanwhile are removed', async () => {
     const conn = await EchoConn.open(echoIP, 7000);
+    const podConn = PodEchoConn.open(server.kubeconfig, echoIP, 7000);
     try {
       await conn.roundTrip('before');
+      await podConn.roundTrip('pod-before');
       const doomedChains = chainsOf(iptablesSave(), 'default/doomed');
       const echoChains = chainsOf(iptablesSave(), 'default/echo');
       assert.ok(doomedChains.size >= 2, `doomed chains: ${[...doomedChains]}`);
@@ -134,6 +166,7 @@ describe('skiff proxy restart and cleanup on a live node', { skip, timeout: 180_
       assert.equal(proxy.proc.exitCode, 0, proxy.output());
       assert.ok(chainsOf(iptablesSave(), 'default/echo').size > 0, 'rules stay when the proxy stops');
       await conn.roundTrip('proxy-down');
+      await podConn.roundTrip('pod-proxy-down');
 
       // A service deleted while no proxy watches.
       await server.k('delete', 'svc', 'doomed');
@@ -141,6 +174,7 @@ describe('skiff proxy restart and cleanup on a live node', { skip, timeout: 180_
       proxy = startProxyProcess();
       await waitUntil(() => /first sync done/.test(proxy.output()), `restarted proxy's first sync (${proxy.output()})`, 20_000, 50);
       await conn.roundTrip('after-restart');
+      await podConn.roundTrip('pod-after-restart');
 
       const save = iptablesSave();
       const stale = [...doomedChains].filter((ch) => save.includes(ch));
@@ -156,8 +190,10 @@ describe('skiff proxy restart and cleanup on a live node', { skip, timeout: 180_
         fresh.close();
       }
       await conn.roundTrip('still-open');
+      await podConn.roundTrip('pod-still-open');
     } finally {
       conn.close();
+      await podConn.close();
     }
   });
 
