@@ -121,7 +121,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const env: HandlerEnv = { registry, cache, patch, tokens, kubelet };
   let ready = false;
 
-  await bootstrap(registry, byPath, firstServiceIP(serviceCidr));
+  await bootstrap(registry, byPath, firstServiceIP(serviceCidr), opts.port || 6443);
   // Keep store history bounded, as kube-apiserver compacts etcd every 5 minutes.
   const compactor = startCompactor(opts.store, { onError: (e) => process.emitWarning(`compaction: ${e.message}`) });
 
@@ -294,7 +294,7 @@ function pathNotFound(): ApiError {
 }
 
 /** Creates what every cluster has: the system namespaces and priority classes. */
-async function bootstrap(registry: Registry, byPath: Map<string, Resource>, kubernetesIP: string): Promise<void> {
+async function bootstrap(registry: Registry, byPath: Map<string, Resource>, kubernetesIP: string, apiPort: number): Promise<void> {
   const ctx = systemContext('skiff-apiserver');
   const ensure = async (r: Resource | undefined, obj: KObject) => {
     if (!r || registry.entry(r, undefined, obj.metadata!.name!)) return;
@@ -310,7 +310,7 @@ async function bootstrap(registry: Registry, byPath: Map<string, Resource>, kube
     await registry
       .create(ctx, svc, 'default', {
         metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-        spec: { type: 'ClusterIP', clusterIP: kubernetesIP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
+        spec: { type: 'ClusterIP', clusterIP: kubernetesIP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: apiPort }] },
       })
       .catch((e) => {
         if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
