@@ -82,10 +82,15 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const readyMs = opts.agent ? 90_000 : 20_000;
   const deadline = Date.now() + readyMs;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`skiff server exited early (${proc.exitCode}):\n${log}`);
+    if (proc.exitCode !== null) {
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      throw new Error(`skiff server exited early (${proc.exitCode}):\n${log}`);
+    }
     if (await readyz(port)) break;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
+      await exited;
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
       throw new Error(`skiff server not ready after ${readyMs / 1000}s:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 50));
