@@ -14,17 +14,17 @@
 //        [--timeout-s 900] [--stall-s 60] [--heartbeat-interval 10s] [--cpu-prof [--cpu-prof-dir DIR]]
 // Everything started here is stopped by PID on exit, even after a failure; the data dir is removed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, type KObject, type WatchHandle } from '../src/client/index.js';
 import { startServerProcess, type ServerProcess } from './lib/server-process.js';
 import { topSelfTime } from './lib/cpu-profile.js';
+import { cpuSeconds, rssMiB } from './lib/proc.js';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
 const SKIFF = join(ROOT, 'bin', 'skiff');
-const CLK_TCK = 100; // Linux USER_HZ
 const NS = 'bench-controllers';
 const NAME = 'web';
 const IMAGE_1 = 'registry.example/web:1';
@@ -41,17 +41,6 @@ process.on('exit', () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime + stime
-}
 
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -8,16 +8,15 @@
 //                                                      [--qps 1000 --burst 2000] [--quick]
 // Everything started here (servers, hollow processes, temp dirs) is stopped by PID on exit.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startServer, type TestServer } from '../test/helpers/cluster.js';
 import { Client } from '../src/client/index.js';
 import { parseDuration } from '../src/cmd/hollow-nodes.js';
+import { cpuSeconds, rssMiB } from './lib/proc.js';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
 const SKIFF = join(ROOT, 'bin', 'skiff');
-const CLK_TCK = 100; // Linux USER_HZ
 
 const children = new Set<ChildProcess>();
 const servers = new Set<TestServer>();
@@ -26,18 +25,6 @@ process.on('exit', () => {
   for (const s of servers) if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGKILL');
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
-
-/** CPU seconds (user + system) a process has used. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14 and 15)
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 interface Sampler {
   stop(): { avg: number; max: number; last: number };
