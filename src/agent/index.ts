@@ -2,9 +2,8 @@
 // kubelet, its HTTPS server and the service proxy in this process, each with a client built
 // from its own kubeconfig, as a k3s agent does.
 import { Client, setClientLogger } from '../client/index.js';
-import { defaultKubeletLog, startKubelet, type Kubelet, type KubeletLog } from '../kubelet/index.js';
-import { CriRuntime } from '../kubelet/runtime/cri-runtime.js';
-import { criStreamingRuntime, startKubeletServer, DEFAULT_KUBELET_PORT, type KubeletServer } from '../kubelet/server/server.js';
+import { defaultKubeletLog, startKubeletNode, type Kubelet, type KubeletLog } from '../kubelet/index.js';
+import { DEFAULT_KUBELET_PORT, type KubeletServer } from '../kubelet/server/server.js';
 import { primaryIPv4 } from '../kubelet/node/host-info.js';
 import { KUBELET_ADDRESS_ANNOTATION } from '../apiserver/pod-proxy.js';
 import { startProxy, type ProxyHandle } from '../proxy/index.js';
@@ -81,7 +80,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     setClientLogger((level, msg) => log(level, msg));
     const kubeletClient = new Client({ kubeconfig: credentials.kubeletKubeconfig, component: 'kubelet', qps: 50, burst: 100 });
     clients.push(kubeletClient);
-    const kubelet = await startKubelet({
+    // The kubelet and its :10250 API (logs, exec, port-forward) with the serving cert the join issued.
+    const node = await startKubeletNode({
       client: kubeletClient,
       nodeName: opts.nodeName,
       dataDir: opts.dataDir,
@@ -93,29 +93,15 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       clusterDNS: opts.clusterDNS,
       clusterDomain: opts.clusterDomain,
       clusterCA: credentials.serverCaPem,
+      tls: { ...credentials.serving, clientCaPem: credentials.clientCaPem },
+      port: opts.kubeletPort ?? DEFAULT_KUBELET_PORT,
       log,
     });
-    agent.kubelet = kubelet;
-    stops.push(() => kubelet.stop());
-    // The :10250 API (logs, exec, port-forward) with the serving cert the join issued.
-    if (kubelet.runtime instanceof CriRuntime) {
-      const server = await startKubeletServer({
-        nodeName: opts.nodeName,
-        runtime: criStreamingRuntime(kubelet.runtime.cri),
-        tls: { ...credentials.serving, clientCaPem: credentials.clientCaPem },
-        port: opts.kubeletPort ?? DEFAULT_KUBELET_PORT,
-        log,
-      });
-      agent.kubeletServer = server;
-      stops.push(() => server.close());
-      // The Node's daemonEndpoints always say 10250: publish where this kubelet really listens.
-      if (server.port !== DEFAULT_KUBELET_PORT) {
-        const address = `${nodeIP ?? '127.0.0.1'}:${server.port}`;
-        await kubeletClient.nodes
-          .patch(undefined, opts.nodeName, { metadata: { annotations: { [KUBELET_ADDRESS_ANNOTATION]: address } } }, 'merge')
-          .catch((e: Error) => log('error', `could not publish the kubelet address: ${e.message}`));
-      }
-    }
+    agent.kubelet = node.kubelet;
+    agent.kubeletServer = node.server;
+    stops.push(() => node.stop());
+    const offDefaultPort = node.server && node.port !== DEFAULT_KUBELET_PORT;
+    await publishKubeletAddress(kubeletClient, opts.nodeName, offDefaultPort ? `${nodeIP ?? '127.0.0.1'}:${node.port}` : undefined, log);
     if (runProxy && credentials.proxyKubeconfig) {
       const proxyClient = new Client({ kubeconfig: credentials.proxyKubeconfig, component: 'kube-proxy' });
       clients.push(proxyClient);
@@ -128,4 +114,19 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     throw e;
   }
   return agent;
+}
+
+/**
+ * The skiff.io/kubelet-address annotation, kept for readers that predate the real port in
+ * status.daemonEndpoints (which now says the same as InternalIP + daemonEndpoints): set while
+ * the kubelet is off the default port, removed otherwise so an old value cannot mislead.
+ */
+async function publishKubeletAddress(client: Client, nodeName: string, value: string | undefined, log: KubeletLog): Promise<void> {
+  try {
+    const node = await client.nodes.get(undefined, nodeName);
+    if ((node.metadata?.annotations?.[KUBELET_ADDRESS_ANNOTATION] ?? undefined) === value) return;
+    await client.nodes.patch(undefined, nodeName, { metadata: { annotations: { [KUBELET_ADDRESS_ANNOTATION]: value ?? null } } }, 'merge');
+  } catch (e) {
+    log('error', `could not publish the kubelet address: ${(e as Error).message}`);
+  }
 }

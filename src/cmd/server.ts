@@ -9,9 +9,7 @@ import { defaultIdentity, startScheduler } from '../scheduler/scheduler.js';
 import { startControllerManager } from '../controllers/manager.js';
 import { ensureKubeDnsService, kubeDnsServiceIP, startDns } from '../dns/index.js';
 import { publishHostDnsEndpoints } from '../dns/host-endpoints.js';
-import { startKubelet } from '../kubelet/index.js';
-import { CriRuntime } from '../kubelet/runtime/cri-runtime.js';
-import { criStreamingRuntime, startKubeletServer } from '../kubelet/server/server.js';
+import { startKubeletNode } from '../kubelet/index.js';
 import { kubeletServingCert } from '../kubelet/server/certs.js';
 import { primaryIPv4 } from '../kubelet/node/host-info.js';
 import { startProxy } from '../proxy/index.js';
@@ -129,24 +127,17 @@ async function serve(values: ReturnType<typeof parseServerArgs>['values']): Prom
   if (!values['disable-agent']) {
     // The agent on this host: a kubelet over skiff's containerd and the iptables proxy.
     const nodeName = values['node-name'] ?? hostname().toLowerCase();
-    const kubelet = await startKubelet({
+    // The kubelet and its :10250 API (logs, exec, attach, port-forward), proxied by the API server.
+    const kubeletNode = await startKubeletNode({
       client: inProcessClient(api, `system:node:${nodeName}`, 'skiff-kubelet', ['system:nodes']),
       nodeName,
       dataDir: values['data-dir']!,
       clusterCA: api.pki.serverCaCertPem,
       clusterDNS: [kubeDnsServiceIP(values['service-cidr'])],
       clusterDomain: values['cluster-domain'],
+      tls: { ...(await kubeletServingCert(api.pki, nodeName, [primaryIPv4() ?? '127.0.0.1'])), clientCaPem: api.pki.clientCaCertPem },
     });
-    stops.push(() => kubelet.stop());
-    // The kubelet's :10250 API (logs, exec, attach, port-forward), proxied by the API server.
-    if (kubelet.runtime instanceof CriRuntime) {
-      const kubeletServer = await startKubeletServer({
-        nodeName,
-        runtime: criStreamingRuntime(kubelet.runtime.cri),
-        tls: { ...(await kubeletServingCert(api.pki, nodeName, [primaryIPv4() ?? '127.0.0.1'])), clientCaPem: api.pki.clientCaCertPem },
-      });
-      stops.push(() => kubeletServer.close());
-    }
+    stops.push(() => kubeletNode.stop());
     const proxy = await startProxy({
       client: inProcessClient(api, 'system:kube-proxy', 'skiff-proxy'),
       nodeName,

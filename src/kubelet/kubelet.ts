@@ -21,7 +21,7 @@ import { capacity } from './node/node-status.js';
 import { hostInfo, type HostInfo } from './node/host-info.js';
 import { NodeLease } from './node/lease.js';
 import { NodeStatusManager } from './node/node-status.js';
-import { connectRuntime, startNodeRuntime, type NodeRuntime } from './node-runtime.js';
+import { openNodeRuntime, type NodeRuntime } from './node-runtime.js';
 import { Pleg } from './pleg.js';
 import { Backoff } from './pods/backoff.js';
 import { isMirrorPod, podFullName } from './pods/labels.js';
@@ -58,6 +58,8 @@ export interface KubeletOptions {
   nodeIP?: string;
   hostnameOverride?: string;
   bridgeName?: string;
+  /** Where this node's kubelet server listens: status.daemonEndpoints.kubeletEndpoint.Port (default 10250). */
+  kubeletPort?: number;
   /** Cluster DNS (none yet: ClusterFirst pods get the host's resolv.conf). */
   clusterDNS?: string[];
   clusterDomain?: string;
@@ -98,7 +100,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
   let cniConfDir = opts.cniConfDir ?? containerdPaths(opts.dataDir).cniConfDir;
   if (opts.runtime) runtime = opts.runtime;
   else {
-    owned = opts.containerdSocket ? await connectRuntime(opts.containerdSocket, cniConfDir) : await startNodeRuntime(opts.dataDir, log);
+    owned = await openNodeRuntime({ dataDir: opts.dataDir, containerdSocket: opts.containerdSocket, cniConfDir, log });
     runtime = owned.runtime;
     cniConfDir = opts.cniConfDir ?? owned.cniConfDir;
   }
@@ -121,6 +123,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
     log,
     labels: opts.nodeLabels,
     podCIDR: opts.podCIDR,
+    kubeletPort: opts.kubeletPort,
     updateIntervalMs: opts.nodeStatusUpdateIntervalMs,
     reportIntervalMs: opts.nodeStatusReportIntervalMs,
   });

@@ -21,6 +21,16 @@ export interface NodeRuntime {
   stop(): Promise<void>;
 }
 
+/**
+ * The runtime a kubelet runs pods on: the containerd at containerdSocket when given (the
+ * caller owns it), else skiff's own containerd for dataDir, started here.
+ */
+export function openNodeRuntime(o: { dataDir: string; containerdSocket?: string; cniConfDir?: string; log: KubeletLog }): Promise<NodeRuntime> {
+  return o.containerdSocket
+    ? connectRuntime(o.containerdSocket, o.cniConfDir ?? containerdPaths(o.dataDir).cniConfDir)
+    : startNodeRuntime(o.dataDir, o.log);
+}
+
 /** Connects to the containerd at socket (the caller owns it). */
 export async function connectRuntime(socket: string, cniConfDir: string): Promise<NodeRuntime> {
   const cri = new CriClient(socket);

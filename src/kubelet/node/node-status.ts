@@ -6,6 +6,7 @@ import { isAlreadyExists, isConflict, isNotFound, rfc3339, type Client, type KOb
 import type { KubeletRuntime, Image } from '../runtime/types.js';
 import type { HostInfo } from './host-info.js';
 import type { KubeletLog } from '../log.js';
+import { DEFAULT_KUBELET_PORT } from '../server/server.js';
 
 export const KUBELET_VERSION = 'v1.32.4';
 export const MAX_PODS = 110;
@@ -23,6 +24,8 @@ export interface NodeStatusOptions {
   labels?: Record<string, string>;
   /** Set as spec.podCIDR(s) at registration when the node has none. */
   podCIDR?: string;
+  /** status.daemonEndpoints.kubeletEndpoint.Port: where the kubelet server listens (default 10250). */
+  kubeletPort?: number;
   /** Status computation period (default 10 s). */
   updateIntervalMs?: number;
   /** Unchanged status is still written this often (default 5 min). */
@@ -193,7 +196,7 @@ export class NodeStatusManager {
       allocatable,
       conditions,
       addresses,
-      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      daemonEndpoints: { kubeletEndpoint: { Port: this.o.kubeletPort ?? DEFAULT_KUBELET_PORT } },
       nodeInfo: {
         machineID: host.machineID,
         systemUUID: host.systemUUID,

@@ -129,7 +129,14 @@ export class PodSync {
       }
       await this.killContainers(pod, st.containers, 2);
       for (const s of st.sandboxes) if (s.state === 'SANDBOX_READY') await this.o.runtime.stopPodSandbox(s.id);
-      const attempt = sandbox ? sandbox.metadata.attempt + 1 : 0;
+      // Sandboxes that hold no containers are of no use to the status: remove them, so a
+      // failed or half-created one does not linger (upstream removes a failed sandbox too).
+      const holding = new Set(st.containers.map((c) => c.podSandboxId));
+      for (const s of st.sandboxes) if (!holding.has(s.id)) await this.removeSandbox(pod, s.id);
+      // Each new sandbox of the pod gets the next attempt number, even when the previous try
+      // left nothing listed: containerd may still hold the name a failed call reserved.
+      const attempt = Math.max(sandbox ? sandbox.metadata.attempt + 1 : 0, this.nextSandboxAttempt.get(uid) ?? 0);
+      this.nextSandboxAttempt.set(uid, attempt + 1);
       if (sandbox) this.event(pod, undefined, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
       const cfg = this.sandboxConfig(pod, attempt);
       mkdirSync(cfg.logDirectory!, { recursive: true });
@@ -139,6 +146,10 @@ export class PodSync {
         this.o.log('debug', `created sandbox ${id.slice(0, 12)} for ${podFullName(pod)} attempt ${attempt}`);
       } catch (e) {
         this.event(pod, undefined, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
+        // Whatever the failed call left behind (a sandbox that never became ready) goes now.
+        const known = new Set(st.sandboxes.map((s) => s.id));
+        const after = await this.o.runtime.listPodSandboxes({ labelSelector: { [POD_UID_LABEL]: uid } }).catch(() => []);
+        for (const s of after) if (!known.has(s.id) && s.state !== 'SANDBOX_READY') await this.removeSandbox(pod, s.id);
         throw e;
       }
       st = await this.state(uid);
@@ -289,6 +300,21 @@ export class PodSync {
     }
     this.o.probes.update(pod, podIP, running);
     return { waiting, requeueMs, state: st };
+  }
+
+  /** The attempt number the pod's next sandbox gets (upstream: one more on every new sandbox). */
+  private readonly nextSandboxAttempt = new Map<string, number>();
+
+  /** Stops and removes a sandbox the pod no longer needs; failures are logged, not thrown. */
+  private async removeSandbox(pod: KObject, id: string): Promise<void> {
+    try {
+      await this.o.runtime.stopPodSandbox(id);
+      await this.o.runtime.removePodSandbox(id);
+      await cleanupMasqRules([id]);
+      this.o.log('debug', `removed sandbox ${id.slice(0, 12)} of ${podFullName(pod)}`);
+    } catch (e) {
+      this.o.log('warning', `removing sandbox ${id.slice(0, 12)} of ${podFullName(pod)}: ${(e as Error).message}`);
+    }
   }
 
   private async refresh(c: PodContainer): Promise<PodContainer | undefined> {
@@ -512,6 +538,7 @@ export class PodSync {
     if (leaked.length) this.o.log('info', `removed masquerade chains CNI DEL left behind: ${leaked.join(' ')}`);
     this.o.probes.removePod(uid);
     this.o.crashBackoff.resetPrefix(`${uid}/`);
+    this.nextSandboxAttempt.delete(uid);
     if (podForLogs) rmSync(podLogDirectory(this.o.logRoot, podForLogs), { recursive: true, force: true });
     else {
       try {
