@@ -7,6 +7,7 @@
 // so the snapshot is updated incrementally: only nodes whose generation moved since the last
 // update are re-cloned (the cache keeps the set of such nodes).
 import { addPod as addPodToNode, cloneNodeInfo, newNodeInfo, podInfo, removePod as removePodFromNode, setNode } from './framework/node-info.js';
+import { PodIndex } from './framework/pod-index.js';
 import type { Node, NodeInfo, Pod, PodInfo, Snapshot } from './framework/types.js';
 
 interface PodState {
@@ -44,6 +45,9 @@ export class CacheSnapshot implements Snapshot {
   private readonly position = new Map<string, number>();
   private withAffinity: NodeInfo[] = [];
   private withRequiredAntiAffinity: NodeInfo[] = [];
+  private readonly index = new PodIndex();
+  /** Image name (as nodes report it) → number of nodes reporting it. */
+  private readonly imageNodes = new Map<string, number>();
 
   nodes(): NodeInfo[] {
     return this.list;
@@ -57,15 +61,33 @@ export class CacheSnapshot implements Snapshot {
   havePodsWithRequiredAntiAffinity(): NodeInfo[] {
     return this.withRequiredAntiAffinity;
   }
+  podIndex(): PodIndex {
+    return this.index;
+  }
+  imageNodeCount(name: string): number {
+    return this.imageNodes.get(name) ?? 0;
+  }
+
+  private countImages(images: Map<string, number>, delta: number): void {
+    for (const name of images.keys()) {
+      const n = (this.imageNodes.get(name) ?? 0) + delta;
+      if (n <= 0) this.imageNodes.delete(name);
+      else this.imageNodes.set(name, n);
+    }
+  }
 
   /** @internal cache → snapshot: replace the whole node list (node set or order changed). */
   resetList(list: NodeInfo[]): void {
     this.list = list;
     this.byName.clear();
     this.position.clear();
+    this.index.clear();
+    this.imageNodes.clear();
     for (let i = 0; i < list.length; i++) {
       this.byName.set(list[i].name, list[i]);
       this.position.set(list[i].name, i);
+      this.index.addNode(list[i]);
+      this.countImages(list[i].images, 1);
     }
     this.recomputeAffinity();
   }
@@ -74,6 +96,14 @@ export class CacheSnapshot implements Snapshot {
   replace(ni: NodeInfo): boolean {
     const i = this.position.get(ni.name);
     if (i === undefined) return false;
+    const before = this.list[i];
+    this.index.removeNode(before);
+    this.index.addNode(ni);
+    // Clones share the images map until the node object itself changes.
+    if (before.images !== ni.images) {
+      this.countImages(before.images, -1);
+      this.countImages(ni.images, 1);
+    }
     this.list[i] = ni;
     this.byName.set(ni.name, ni);
     return true;

@@ -3,6 +3,7 @@
 // objects implementing any subset of the extension-point methods; out-of-tree plugins export a
 // factory with the same shape (see docs/scheduler-plugins.md).
 import type { KObject } from '../../api/types.js';
+import type { PodIndex } from './pod-index.js';
 
 export type Pod = KObject;
 export type Node = KObject;
@@ -142,6 +143,13 @@ export interface Snapshot {
   /** Nodes that have at least one pod with affinity / required anti-affinity. */
   havePodsWithAffinity(): NodeInfo[];
   havePodsWithRequiredAntiAffinity(): NodeInfo[];
+  /**
+   * Optional indexes over the snapshot's pods (the scheduler's snapshot has them; a plain list of
+   * NodeInfos in tests does not). Plugins use them only when their node list is nodes().
+   */
+  podIndex?(): PodIndex;
+  /** Nodes reporting an image under exactly this name. */
+  imageNodeCount?(name: string): number;
 }
 
 /** Cluster objects plugins may need beyond nodes and pods (from informers). */

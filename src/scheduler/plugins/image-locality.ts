@@ -82,6 +82,21 @@ function computeState(pod: Pod, handle: Handle): PreScoreState {
   const all = handle.snapshot.nodes();
   const images: ImageState[] = podImages(pod).map((img) => {
     const candidates = imageNameCandidates(img);
+    // The snapshot counts nodes per reported name: exact unless several spellings are present
+    // (a node may report more than one of them), where we walk the nodes.
+    const count = handle.snapshot.imageNodeCount?.bind(handle.snapshot);
+    if (count) {
+      let spellings = 0;
+      let numNodes = 0;
+      for (const c of candidates) {
+        const n = count(c);
+        if (n > 0) {
+          spellings++;
+          numNodes = n;
+        }
+      }
+      if (spellings <= 1) return { candidates, numNodes };
+    }
     let numNodes = 0;
     for (const ni of all) if (imageOnNode(ni, candidates) !== undefined) numNodes++;
     return { candidates, numNodes };
@@ -94,7 +109,10 @@ export const newImageLocality: PluginFactory = (_args, handle) => {
   const plugin: Plugin = {
     name: IMAGE_LOCALITY,
     preScore(state, pod) {
-      state.write(PRE_SCORE_KEY, computeState(pod, handle));
+      const s = computeState(pod, handle);
+      // No node has any of the images: every score would be 0.
+      if (s.images.every((img) => img.numNodes === 0)) return Status.skip();
+      state.write(PRE_SCORE_KEY, s);
       return Status.success();
     },
     score(state, pod, node) {

@@ -201,29 +201,59 @@ export const newInterPodAffinity: PluginFactory = (rawArgs: PluginArgs | undefin
       const pi = buildPodInfo(pod);
       const nsLabelsOf = namespaceLabelCache(handle);
       const s = new PreFilterState(pi, nsLabelsOf(podNamespace(pod)), nsLabelsOf);
+      // With the snapshot's index, only pods (and terms) that can match are looked at.
+      const index = nodes === handle.snapshot.nodes() ? handle.snapshot.podIndex?.() : undefined;
       // Existing pods' required anti-affinity that the incoming pod would violate.
-      for (const ni of handle.snapshot.havePodsWithRequiredAntiAffinity()) {
-        const labels = nodeLabels(ni.node);
-        for (const existing of ni.podsWithRequiredAntiAffinity) {
-          for (const t of existing.requiredAntiAffinityTerms ?? []) {
-            if (t.topologyKey in labels && affinityTermMatches(t, pod, s.nsLabels))
-              s.existingAntiAffinityCounts.bump(t.topologyKey, labels[t.topologyKey], 1);
+      const countExisting = (existing: PodInfo, t: AffinityTerm, labels: Labels) => {
+        if (t.topologyKey in labels && affinityTermMatches(t, pod, s.nsLabels)) s.existingAntiAffinityCounts.bump(t.topologyKey, labels[t.topologyKey], 1);
+      };
+      if (index) {
+        index.antiAffinityCandidates(pod.metadata?.labels, (ref) => countExisting(ref.pi, ref.term, nodeLabels(ref.node.node)));
+      } else {
+        for (const ni of handle.snapshot.havePodsWithRequiredAntiAffinity()) {
+          const labels = nodeLabels(ni.node);
+          for (const existing of ni.podsWithRequiredAntiAffinity) for (const t of existing.requiredAntiAffinityTerms ?? []) countExisting(existing, t, labels);
+        }
+      }
+      const aff = pi.requiredAffinityTerms;
+      const anti = pi.requiredAntiAffinityTerms;
+      // The incoming pod's affinity counts a pod only when it matches all terms.
+      const countAffinity = (existing: PodInfo, labels: Labels) => {
+        const nsl = nsLabelsOf(podNamespace(existing.pod));
+        if (aff!.every((t) => affinityTermMatches(t, existing.pod, nsl))) {
+          for (const t of aff!) if (t.topologyKey in labels) s.affinityCounts.bump(t.topologyKey, labels[t.topologyKey], 1);
+        }
+      };
+      const countAnti = (existing: PodInfo, t: AffinityTerm, labels: Labels) => {
+        if (t.topologyKey in labels && affinityTermMatches(t, existing.pod, nsLabelsOf(podNamespace(existing.pod))))
+          s.antiAffinityCounts.bump(t.topologyKey, labels[t.topologyKey], 1);
+      };
+      if (aff) {
+        // Candidates: the pods the most selective term's selector can match (all terms must match).
+        let cands: Array<Map<PodInfo, NodeInfo>> | undefined;
+        let best = Infinity;
+        for (const t of index ? aff : []) {
+          const c = index!.candidates(t.selector);
+          const size = c ? c.reduce((n, m) => n + m.size, 0) : Infinity;
+          if (size < best) [cands, best] = [c, size];
+        }
+        if (cands) {
+          for (const m of cands) for (const [existing, ni] of m) countAffinity(existing, nodeLabels(ni.node));
+        } else {
+          for (const ni of nodes) {
+            const labels = nodeLabels(ni.node);
+            for (const existing of ni.pods) countAffinity(existing, labels);
           }
         }
       }
-      if (pi.requiredAffinityTerms || pi.requiredAntiAffinityTerms) {
-        for (const ni of nodes) {
-          const labels = nodeLabels(ni.node);
-          for (const existing of ni.pods) {
-            const nsl = nsLabelsOf(podNamespace(existing.pod));
-            const aff = pi.requiredAffinityTerms;
-            if (aff && aff.every((t) => affinityTermMatches(t, existing.pod, nsl))) {
-              for (const t of aff) if (t.topologyKey in labels) s.affinityCounts.bump(t.topologyKey, labels[t.topologyKey], 1);
-            }
-            for (const t of pi.requiredAntiAffinityTerms ?? []) {
-              if (t.topologyKey in labels && affinityTermMatches(t, existing.pod, nsl))
-                s.antiAffinityCounts.bump(t.topologyKey, labels[t.topologyKey], 1);
-            }
+      for (const t of anti ?? []) {
+        const cands = index?.candidates(t.selector);
+        if (cands) {
+          for (const m of cands) for (const [existing, ni] of m) countAnti(existing, t, nodeLabels(ni.node));
+        } else {
+          for (const ni of nodes) {
+            const labels = nodeLabels(ni.node);
+            for (const existing of ni.pods) countAnti(existing, t, labels);
           }
         }
       }

@@ -89,6 +89,17 @@ function nodeIncluded(c: Constraint, pod: Pod, node: Node): boolean {
   return true;
 }
 
+const ALL_NODES = () => true;
+
+/** nodeIncluded for one cycle: a constant when the pod has no node affinity and taints are ignored. */
+function nodeInclusion(c: Constraint, pod: Pod): (node: Node) => boolean {
+  const selector = pod.spec?.nodeSelector;
+  const hasNodeAffinity =
+    (selector && Object.keys(selector).length > 0) || pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution !== undefined;
+  if (c.nodeTaintsPolicy !== 'Honor' && (c.nodeAffinityPolicy !== 'Honor' || !hasNodeAffinity)) return ALL_NODES;
+  return (node) => nodeIncluded(c, pod, node);
+}
+
 /** The two smallest domains of a constraint: [0] holds the global minimum (see upstream's caveat). */
 class CriticalPaths {
   paths: Array<{ value: string; num: number }> = [
@@ -121,6 +132,8 @@ class PreFilterState {
     readonly criticalPaths: CriticalPaths[],
     /** Per constraint index: topology value -> matching pods. */
     readonly matchNum: Array<Map<string, number>>,
+    /** Per constraint: 1 when the incoming pod matches its own selector (computed on first use). */
+    readonly selfMatch: number[] = [],
   ) {}
   minMatchNum(i: number, minDomains: number): number {
     // Fewer eligible domains than minDomains: the global minimum is taken as 0.
@@ -228,14 +241,33 @@ export const newPodTopologySpread: PluginFactory = (rawArgs: PluginArgs | undefi
       if (constraints.length === 0) return { status: Status.skip() };
       const matchNum = constraints.map(() => new Map<string, number>());
       const ns = namespaceOf(pod);
+      const included = constraints.map((c) => nodeInclusion(c, pod));
+      const index = nodes === handle.snapshot.nodes() ? handle.snapshot.podIndex?.() : undefined;
+      const cands = constraints.map((c) => (index && !isEmpty(c.selector) ? index.candidates(c.selector) : undefined));
+      // Every eligible domain takes part (with 0 matching pods), so the minimum is right.
       for (const ni of nodes) {
         const labels = labelsOf(ni.node);
         if (!nodeHasAllTopologyKeys(labels, constraints)) continue;
-        constraints.forEach((c, i) => {
-          if (!nodeIncluded(c, pod, ni.node)) return;
-          const v = labels[c.topologyKey];
-          matchNum[i].set(v, (matchNum[i].get(v) ?? 0) + countMatching(ni.pods, c.selector, ns));
-        });
+        for (let i = 0; i < constraints.length; i++) {
+          if (!included[i](ni.node)) continue;
+          const v = labels[constraints[i].topologyKey];
+          const m = matchNum[i];
+          const n = cands[i] ? 0 : countMatching(ni.pods, constraints[i].selector, ns);
+          m.set(v, (m.get(v) ?? 0) + n);
+        }
+      }
+      // Indexed constraints: only the pods carrying the selector's label are counted.
+      for (let i = 0; i < constraints.length; i++) {
+        const c = constraints[i];
+        for (const pods of cands[i] ?? []) {
+          for (const [p, ni] of pods) {
+            if (p.pod.metadata?.deletionTimestamp || namespaceOf(p.pod) !== ns || !c.selector.matches(p.pod.metadata?.labels)) continue;
+            const labels = labelsOf(ni.node);
+            if (!nodeHasAllTopologyKeys(labels, constraints) || !included[i](ni.node)) continue;
+            const v = labels[c.topologyKey];
+            matchNum[i].set(v, (matchNum[i].get(v) ?? 0) + 1);
+          }
+        }
       }
       const criticalPaths = matchNum.map((m) => {
         const p = new CriticalPaths();
@@ -264,7 +296,7 @@ export const newPodTopologySpread: PluginFactory = (rawArgs: PluginArgs | undefi
       for (let i = 0; i < s.constraints.length; i++) {
         const c = s.constraints[i];
         if (!has(labels, c.topologyKey)) return Status.unresolvable(ERR_REASON_NODE_LABEL_NOT_MATCH);
-        const selfMatch = c.selector.matches(podLabels) ? 1 : 0;
+        const selfMatch = (s.selfMatch[i] ??= c.selector.matches(podLabels) ? 1 : 0);
         const skew = (s.matchNum[i].get(labels[c.topologyKey]) ?? 0) + selfMatch - s.minMatchNum(i, c.minDomains);
         if (skew > c.maxSkew) return Status.unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH);
       }
