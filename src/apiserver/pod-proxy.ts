@@ -1,15 +1,16 @@
 // The API server's connect subresources, proxied to the kubelet of the pod's node over HTTPS
 // with the API server's kubelet client certificate:
 //   pods/log                         GET, streamed (follow keeps streaming)
-//   pods/exec, pods/attach           Upgrade (SPDY/3.1 or WebSocket), spliced to the kubelet
-//   pods/portforward                 Upgrade, spliced to the kubelet
+//   pods/exec, pods/attach           Upgrade (SPDY/3.1 or WebSocket), to the kubelet
+//   pods/portforward                 Upgrade, to the kubelet
 //   pods/proxy, nodes/proxy          plain HTTP(S) proxy to the pod's IP / the kubelet
-// Stream protocols are not translated: the client, the kubelet and the container runtime's
-// streaming server speak them end to end. containerd 1.6 speaks SPDY (and the v1-v4 channel
-// WebSocket protocols); kubectl 1.32 first asks for WebSocket v5.channel.k8s.io (exec, attach,
-// cp) or SPDY/3.1+portforward.k8s.io over WebSocket (port-forward), the runtime refuses that
-// upgrade with 403, and kubectl falls back to SPDY on the same URL, as client-go does for any
-// failed WebSocket upgrade.
+// The kubelet passes stream upgrades on to the container runtime's streaming server, which
+// (containerd 1.6) speaks SPDY/3.1 and the v1-v4 channel WebSocket protocols. What kubectl
+// 1.30+ asks for first is served here, as upstream's API server does (streaming/):
+//   WebSocket v5.channel.k8s.io (exec, attach, cp)  translated to SPDY v4 towards the kubelet
+//   WebSocket SPDY/3.1+portforward.k8s.io            SPDY tunnelled in WebSocket messages
+// Every other upgrade (SPDY clients such as kubectl <= 1.29 or with the WebSockets features
+// off, WebSocket v1-v4 clients) is spliced byte for byte to the kubelet and the runtime.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { networkInterfaces } from 'node:os';
@@ -19,6 +20,9 @@ import type { KObject } from '../api/types.js';
 import { issueClientCert, type ServerPki } from '../pki/index.js';
 import { APISERVER_KUBELET_CLIENT_CN, DEFAULT_KUBELET_PORT } from '../kubelet/server/server.js';
 import { forwardHeaders, proxyUpgrade, writeRawResponse } from '../kubelet/server/upgrade-proxy.js';
+import { translateRemoteCommand } from './streaming/remotecommand-translator.js';
+import { tunnelPortForward } from './streaming/portforward-tunnel.js';
+import { tunneledSpdyProtocols, wantsRemoteCommandV5 } from './streaming/protocols.js';
 import { ApiError, badRequest, internalError, methodNotAllowed, notFound, unauthorized } from './errors.js';
 import type { RequestContext, UserInfo } from './context.js';
 import type { Registry } from './registry.js';
@@ -351,8 +355,13 @@ function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, deps: Upgra
     path = `/${sub}/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}`;
   }
   const { host, port, conn } = kubeletTarget(deps, nodeName);
-  const target = new URL(`https://${host}:${port}${path}${params.size ? `?${params}` : ''}`);
-  proxyUpgrade(req, socket, head, { url: target, tls: { ca: conn.caPem, cert: conn.certPem, key: conn.keyPem } }, errorsAsStatus());
+  const target = { url: new URL(`https://${host}:${port}${path}${params.size ? `?${params}` : ''}`), tls: { ca: conn.caPem, cert: conn.certPem, key: conn.keyPem } };
+  if (sub === 'portforward' && tunneledSpdyProtocols(req).length) return tunnelPortForward(req, socket, head, target, errorsAsStatus());
+  if (sub !== 'portforward' && wantsRemoteCommandV5(req)) {
+    const streams = { stdin: params.has('input'), stdout: params.has('output'), stderr: params.has('error'), tty: params.has('tty') };
+    return translateRemoteCommand(req, socket, head, target, streams);
+  }
+  proxyUpgrade(req, socket, head, target, errorsAsStatus());
 }
 
 function errorsAsStatus() {

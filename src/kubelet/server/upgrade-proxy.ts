@@ -5,7 +5,8 @@
 // the stream protocol is spoken end to end by the client and the server that answered.
 // A non-101 answer (e.g. a WebSocket subprotocol the runtime does not speak, which makes
 // kubectl fall back to SPDY) is relayed to the client as is. Used by the kubelet towards the
-// runtime's streaming server and by the API server towards the kubelet.
+// runtime's streaming server and by the API server towards the kubelet. dialUpgrade is the
+// client half alone, for the API server's WebSocket-to-SPDY translation (src/apiserver/streaming).
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
@@ -98,6 +99,55 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
     });
   });
   out.end();
+}
+
+/** What an Upgrade request got: the upgraded connection, or an ordinary (error) response. */
+export type UpgradeDial =
+  | { upgraded: true; res: IncomingMessage; socket: Socket; head: Buffer }
+  | { upgraded: false; res: IncomingMessage; body: Buffer };
+
+/**
+ * Sends an Upgrade request (headers as a raw [name, value, ...] list, so repeated names stay
+ * separate lines) and resolves with the upgraded socket on 101, else with the response and
+ * its body (up to 1 MiB). Rejects when the server cannot be reached.
+ */
+export function dialUpgrade(target: UpgradeTarget, method: string, headers: string[]): Promise<UpgradeDial> {
+  const { url } = target;
+  const isHttps = url.protocol === 'https:';
+  return new Promise((resolve, reject) => {
+    const out = (isHttps ? https : http).request({
+      host: url.hostname,
+      port: url.port || (isHttps ? 443 : 80),
+      method,
+      path: url.pathname + url.search,
+      headers: headers as unknown as http.OutgoingHttpHeaders,
+      agent: false,
+      ...(isHttps ? { ca: target.tls?.ca, cert: target.tls?.cert, key: target.tls?.key, servername: target.tls?.servername } : {}),
+    });
+    out.on('error', reject);
+    out.on('upgrade', (res, socket, head) => {
+      socket.setNoDelay(true);
+      resolve({ upgraded: true, res, socket, head });
+    });
+    out.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (d: Buffer) => {
+        if (size < MAX_ERROR_BODY) chunks.push(d);
+        size += d.length;
+      });
+      res.on('error', reject);
+      res.on('end', () => resolve({ upgraded: false, res, body: Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY) }));
+    });
+    out.end();
+  });
+}
+
+/** Relays a non-101 answer to the client on its raw socket, as proxyUpgrade does, and closes it. */
+export function relayResponse(socket: Duplex, res: IncomingMessage, body: Buffer): void {
+  if (socket.destroyed) return;
+  socket.write(statusLine(res) + headerLines(res.rawHeaders, true) + `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+  socket.end(body);
 }
 
 /** Copies both ways until either side closes, then closes the other. */
