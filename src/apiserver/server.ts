@@ -29,6 +29,8 @@ import { ServiceAccountTokens } from './service-account-tokens.js';
 import { admissionChain, mutatingAdmission, mutatingChain, validatingAdmission } from './admission/index.js';
 import { handleUpgrade, kubeletConnection } from './pod-proxy.js';
 import { ensureJoinToken, handleNodeJoin } from './node-join.js';
+import { MetricsService } from '../metrics/service.js';
+import { handleMetricsRequest, metricsResourceDefs, METRICS_GROUP, METRICS_VERSION } from '../metrics/api.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -54,6 +56,8 @@ export interface ApiServerOptions {
   nodePortRange?: string;
   /** Node join token (bare secret or K10 token); generated into the data dir when absent. */
   token?: string;
+  /** How often the metrics.k8s.io scraper reads kubelets' /metrics/resource (default 15 s; 0: never). */
+  metricResolutionMs?: number;
 }
 
 export interface ApiServer {
@@ -100,7 +104,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     node: (name) => lookup('nodes')(undefined, name),
   });
   const discovery = new Discovery(
-    resources,
+    [...resources, ...metricsResourceDefs.map(toResource)],
     new Map([
       [core('serviceaccounts'), [{ name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } }]],
       [
@@ -118,6 +122,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ]),
   );
   const kubelet = await kubeletConnection(pki);
+  const metrics = new MetricsService({ registry, nodes: core('nodes'), pods: core('pods'), kubelet, resolutionMs: opts.metricResolutionMs });
   const env: HandlerEnv = { registry, cache, patch, tokens, kubelet };
   let ready = false;
 
@@ -210,6 +215,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const list = discovery.resourceList(parts[1], parts[2]);
       if (list) return sendJson(res, 200, list);
     }
+    if (parts[0] === 'apis' && parts[1] === METRICS_GROUP && parts[2] === METRICS_VERSION && parts.length > 3)
+      return handleMetricsRequest(metrics, req, res, parts.slice(3), q);
     const info = parseResourcePath(path);
     if (!info) throw pathNotFound();
     const r = byPath.get(`${info.group}/${info.version}/${info.resource}`);
@@ -244,6 +251,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     },
     async close() {
       ready = false;
+      metrics.stop();
       inProcess.closeAllConnections();
       compactor.stop();
       cache.stop();

@@ -30,6 +30,7 @@ const USAGE = `Usage: skiff server [flags]
   --node-name NAME               this host's node name for the agent (default hostname)
   --token TOKEN                  node join token (default: generated into DATA_DIR/server/token)
   --node-monitor-grace-period D  how long a node may miss heartbeats before NotReady (default 40s)
+  --metric-resolution D          how often kubelets are scraped for metrics.k8s.io (kubectl top; default 15s, 0 disables)
   --disable-scheduler, --disable-controller-manager, --disable-dns, --disable-agent
 `;
 
@@ -70,6 +71,7 @@ function parseServerArgs(args: string[]) {
       'cluster-cidr': { type: 'string', default: '10.42.0.0/16' },
       'node-name': { type: 'string' },
       'node-monitor-grace-period': { type: 'string', default: '40s' },
+      'metric-resolution': { type: 'string', default: '15s' },
       token: { type: 'string' },
       'service-cidr': { type: 'string', default: '10.96.0.0/12' },
       'service-node-port-range': { type: 'string', default: '30000-32767' },
@@ -92,6 +94,7 @@ async function serve(values: ReturnType<typeof parseServerArgs>['values']): Prom
     serviceCIDR: values['service-cidr'],
     nodePortRange: values['service-node-port-range'],
     token: values.token ?? process.env.SKIFF_TOKEN,
+    metricResolutionMs: parseSeconds(values['metric-resolution']!, 'metric-resolution'),
   });
   const stops: Array<() => Promise<void>> = [];
   if (!values['disable-scheduler']) {

@@ -6,6 +6,7 @@
 //   GET|POST /exec/{ns}/{pod}[/{uid}]/{container}   ?command=..&stdin&stdout&stderr&tty   (Upgrade)
 //   GET|POST /attach/{ns}/{pod}[/{uid}]/{container} ?stdin&stdout&stderr&tty              (Upgrade)
 //   GET|POST /portForward/{ns}/{pod}[/{uid}]                                              (Upgrade)
+//   GET  /metrics/resource, /stats/summary          (resource usage, from src/kubelet/stats)
 // Exec, attach and port-forward ask the runtime (CRI Exec/Attach/PortForward) for a URL on its
 // streaming server and reverse proxy the client's Upgrade request there, so the stream
 // protocol (SPDY/3.1 or WebSocket) is spoken by the client and the runtime directly.
@@ -32,6 +33,9 @@ import {
   runningContainer,
 } from './containers.js';
 import { proxyUpgrade, writeRawResponse } from './upgrade-proxy.js';
+import { criStatsProvider, type StatsProvider } from '../stats/provider.js';
+import { PROMETHEUS_TEXT_TYPE, renderResourceMetrics } from '../stats/resource-metrics.js';
+import { statsSummary } from '../stats/summary.js';
 
 /** The client certificate CN the API server uses towards kubelets (upstream's kubeadm name). */
 export const APISERVER_KUBELET_CLIENT_CN = 'kube-apiserver-kubelet-client';
@@ -42,6 +46,8 @@ export interface StreamingRuntime extends Pick<KubeletRuntime, 'listContainers' 
   exec(req: { containerId: string; cmd: string[]; tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }): Promise<string>;
   attach(req: { containerId: string; tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }): Promise<string>;
   portForward(podSandboxId: string, ports: number[]): Promise<string>;
+  /** Resource usage for /metrics/resource and /stats/summary (404 without). */
+  stats?: StatsProvider;
 }
 
 /** A StreamingRuntime over the CRI client (containerd). */
@@ -54,6 +60,7 @@ export function criStreamingRuntime(cri: CriClient): StreamingRuntime {
     exec: (req) => cri.runtime.exec(req),
     attach: (req) => cri.runtime.attach(req),
     portForward: (id, ports) => cri.runtime.portForward(id, ports),
+    stats: criStatsProvider(cri.runtime),
   };
 }
 
@@ -126,6 +133,16 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
       case 'attach':
       case 'portForward':
         return sendText(res, 400, 'Upgrade request required');
+      case 'metrics':
+      case 'stats': {
+        const path = parts.join('/');
+        if (!rt.stats || req.method !== 'GET' || (path !== 'metrics/resource' && path !== 'stats/summary')) break;
+        if (path === 'stats/summary') return sendJsonBody(res, statsSummary(opts.nodeName, await rt.stats.resourceStats()));
+        const stats = await rt.stats.resourceStats().catch((e: Error) => void log('warning', `resource metrics: ${e.message}`));
+        const body = Buffer.from(renderResourceMetrics(stats ?? undefined));
+        res.writeHead(200, { 'Content-Type': PROMETHEUS_TEXT_TYPE, 'Content-Length': body.length });
+        return void res.end(body);
+      }
     }
     sendText(res, 404, '404 page not found\n');
   }
