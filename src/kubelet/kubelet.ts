@@ -16,7 +16,8 @@ import {
 import { containerdPaths } from './containerd/paths.js';
 import { StaticPodSource } from './config/static-pods.js';
 import { defaultKubeletLog, type KubeletLog } from './log.js';
-import { DEFAULT_BRIDGE, writeCniConfig } from './network/cni-config.js';
+import { DEFAULT_BRIDGE } from './network/cni-config.js';
+import { reconcilePodNetwork, type PodNetworkResult } from './network/pod-network.js';
 import { capacity } from './node/node-status.js';
 import { hostInfo, type HostInfo } from './node/host-info.js';
 import { NodeLease } from './node/lease.js';
@@ -71,6 +72,8 @@ export interface KubeletOptions {
   leaseRenewIntervalMs?: number;
   plegIntervalMs?: number;
   gcIntervalMs?: number;
+  /** How often a pod network change blocked by running pods (or failed) is tried again (default 5 s). */
+  networkRetryIntervalMs?: number;
   staticPodIntervalMs?: number;
   /** CrashLoopBackOff (default 10 s doubling to 5 min). */
   crashLoopBackoff?: { baseMs?: number; maxMs?: number };
@@ -143,7 +146,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       const ok = conds.find((c) => c.type === 'NetworkReady')?.status ?? false;
       if (ok && !networkReady) {
         networkReady = true;
-        log('info', `pod network ready (${podCIDR ?? 'host'})`);
+        log('info', `pod network ready${podCIDR ? ` (${podCIDR})` : ''}`);
         nodeStatus.poke();
         for (const uid of workers.uids()) workers.kick(uid);
       }
@@ -152,23 +155,57 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       return false;
     }
   };
-  const onNode = (node: KObject) => {
-    const cidr: string | undefined = node.spec?.podCIDR ?? opts.podCIDR;
-    if (!cidr || cidr === podCIDR) return;
+  // The network follows the node's pod CIDR: the CNI config and the bridge address (a node that
+  // joined again may have another range); while pods of an old range still run, it waits.
+  const bridge = opts.bridgeName ?? DEFAULT_BRIDGE;
+  const nodeRef = { kind: 'Node', name: nodeName, uid: nodeName };
+  let wantCIDR: string | undefined;
+  let netRetry: NodeJS.Timeout | undefined;
+  let netChain: Promise<void> = Promise.resolve();
+  let blockedNote = '';
+  const retryNetwork = (cidr: string) => {
+    clearTimeout(netRetry);
+    netRetry = setTimeout(() => (netChain = netChain.then(() => applyNetwork(cidr))), opts.networkRetryIntervalMs ?? 5000);
+  };
+  const applyNetwork = async (cidr: string) => {
+    if (stopped || cidr !== wantCIDR) return;
+    let res: PodNetworkResult;
     try {
-      const written = writeCniConfig(cniConfDir, { podCIDR: cidr, bridge: opts.bridgeName ?? DEFAULT_BRIDGE });
-      podCIDR = cidr;
-      log('info', `${written ? 'wrote' : 'kept'} CNI config for pod CIDR ${cidr} in ${cniConfDir}`);
+      res = await reconcilePodNetwork({ podCIDR: cidr, bridge, cniConfDir, runtime });
     } catch (e) {
-      log('error', `writing CNI config: ${(e as Error).message}`);
-      return;
+      log('error', `setting up the pod network for ${cidr}: ${(e as Error).message}`);
+      return retryNetwork(cidr);
     }
+    if (res.state === 'blocked') {
+      const note = `node pod CIDR is ${cidr}, but pods of the previous range ${res.previous.join(', ')} still run on bridge ${bridge}: ${res.pods.join(', ')}; the CNI config and bridge address keep the old range until they are gone`;
+      if (note !== blockedNote) {
+        log('warning', note);
+        recorder.event(nodeRef, 'Warning', 'PodCIDRChangePending', 'SetupNetwork', note);
+        blockedNote = note;
+      }
+      return retryNetwork(cidr);
+    }
+    blockedNote = '';
+    podCIDR = cidr;
+    if (res.previous) {
+      const note = `pod CIDR changed from ${res.previous.join(', ')} to ${cidr}: CNI config rewritten${res.bridgeFixed.length ? `, bridge ${bridge} address ${res.bridgeFixed.join(', ')} replaced` : ''}`;
+      log('info', note);
+      recorder.event(nodeRef, 'Normal', 'PodCIDRChanged', 'SetupNetwork', note);
+    }
+    log('info', `${res.written ? 'wrote' : 'kept'} CNI config for pod CIDR ${cidr} in ${cniConfDir}`);
     // containerd notices the conf dir change on its own; wait until it reports the network ready.
     clearInterval(netPoll);
     netPoll = setInterval(() => {
       if (stopped) return clearInterval(netPoll);
       void checkNetwork().then((ok) => ok && clearInterval(netPoll));
     }, 250);
+  };
+  const onNode = (node: KObject) => {
+    const cidr: string | undefined = node.spec?.podCIDR ?? opts.podCIDR;
+    if (!cidr || cidr === wantCIDR) return;
+    wantCIDR = cidr;
+    clearTimeout(netRetry);
+    netChain = netChain.then(() => applyNetwork(cidr));
   };
   if (nodeStatus.node) onNode(nodeStatus.node);
   void checkNetwork();
@@ -320,6 +357,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       stopped = true;
       clearInterval(gcTimer);
       clearInterval(netPoll);
+      clearTimeout(netRetry);
+      await netChain;
       pleg.stop();
       factory.stop();
       await staticPods?.stop();

@@ -6,6 +6,7 @@ import type { KObject } from '../../client/index.js';
 import { rfc3339 } from '../../client/index.js';
 import type { ContainerStatus, PodSandboxStatus } from '../runtime/types.js';
 import { CONTAINER_NAME_LABEL, RESTART_COUNT_ANNOTATION } from './labels.js';
+import { qosClass } from './runtime-config.js';
 
 export const CONTAINER_ID_PREFIX = 'containerd://';
 
@@ -238,7 +239,8 @@ export function generatePodStatus(inp: PodStatusInputs): KObject {
   status.startTime = prev.startTime ?? now;
   if (initStatuses.length) status.initContainerStatuses = initStatuses;
   status.containerStatuses = statuses;
-  if (prev.qosClass) status.qosClass = prev.qosClass;
+  // Set by the API server on create; a static pod's own object never went through it.
+  status.qosClass = prev.qosClass ?? qosClass(pod);
   if (prev.nominatedNodeName) status.nominatedNodeName = prev.nominatedNodeName;
   return status;
 }

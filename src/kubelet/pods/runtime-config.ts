@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { KObject } from '../../client/index.js';
 import { parseQuantity } from '../../api/validation.js';
+import { computeQOSClass } from '../../api/core/pod.js';
 import type {
   ContainerConfig,
   ContainerSecurityContext,
@@ -194,23 +195,9 @@ export function linuxResources(container: KObject, qos: string, memoryCapacity =
   return r;
 }
 
-/** Upstream's QoS class (status.qosClass when the API server did not set it). */
+/** Upstream's QoS class (status.qosClass when the API server did not set it): the API's rules. */
 export function qosClass(pod: KObject): 'Guaranteed' | 'Burstable' | 'BestEffort' {
-  const all = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
-  let any = false;
-  let guaranteed = true;
-  for (const c of all) {
-    const req = c.resources?.requests ?? {};
-    const lim = c.resources?.limits ?? {};
-    for (const r of ['cpu', 'memory']) {
-      if (req[r] !== undefined || lim[r] !== undefined) any = true;
-      const l = lim[r];
-      const q = req[r] ?? l;
-      if (l === undefined || parseQuantity(q) !== parseQuantity(l)) guaranteed = false;
-    }
-  }
-  if (!any) return 'BestEffort';
-  return guaranteed ? 'Guaranteed' : 'Burstable';
+  return computeQOSClass(pod);
 }
 
 export function containerSecurity(pod: KObject, container: KObject): ContainerSecurityContext {
