@@ -22,6 +22,7 @@ import { capacity } from './node/node-status.js';
 import { hostInfo, type HostInfo } from './node/host-info.js';
 import { NodeLease } from './node/lease.js';
 import { NodeStatusManager } from './node/node-status.js';
+import { readPressureSignals } from './node/pressure.js';
 import { openNodeRuntime, type NodeRuntime } from './node-runtime.js';
 import { Pleg } from './pleg.js';
 import { Backoff } from './pods/backoff.js';
@@ -127,6 +128,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
     labels: opts.nodeLabels,
     podCIDR: opts.podCIDR,
     kubeletPort: opts.kubeletPort,
+    pressureSignals: () => readPressureSignals(opts.dataDir),
     updateIntervalMs: opts.nodeStatusUpdateIntervalMs,
     reportIntervalMs: opts.nodeStatusReportIntervalMs,
   });

@@ -1,10 +1,11 @@
 // The Node object the kubelet registers and the status it keeps current (upstream's
 // kubelet_node_status.go): capacity/allocatable from the host, addresses, nodeInfo, the four
-// conditions, images. Status is recomputed every 10 s and written when it changed, or at least
+// conditions (pressure measured on the host, see pressure.ts), images. Status is recomputed every 10 s and written when it changed, or at least
 // every 5 minutes (nodeStatusReportFrequency); liveness in between comes from the Lease.
 import { isAlreadyExists, isConflict, isNotFound, rfc3339, type Client, type KObject } from '../../client/index.js';
 import type { KubeletRuntime, Image } from '../runtime/types.js';
 import type { HostInfo } from './host-info.js';
+import { pressureOf, PressureTracker, type Pressure, type PressureSignals } from './pressure.js';
 import type { KubeletLog } from '../log.js';
 import { DEFAULT_KUBELET_PORT } from '../server/server.js';
 
@@ -30,6 +31,8 @@ export interface NodeStatusOptions {
   updateIntervalMs?: number;
   /** Unchanged status is still written this often (default 5 min). */
   reportIntervalMs?: number;
+  /** The host's pressure signals (default: none, so no pressure is reported). */
+  pressureSignals?: () => PressureSignals;
   /** Extra readiness check (e.g. "the CNI config is written"); a string is the NotReady message. */
   notReadyReason?: () => string | undefined;
 }
@@ -82,11 +85,17 @@ interface ConditionSpec {
   message: string;
 }
 
-export function nodeConditions(notReady: string | undefined): ConditionSpec[] {
+export function nodeConditions(notReady: string | undefined, pressure: Pressure = { memory: false, disk: false, pid: false }): ConditionSpec[] {
   return [
-    { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available' },
-    { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure' },
-    { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available' },
+    pressure.memory
+      ? { type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory', message: 'kubelet has insufficient memory available' }
+      : { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available' },
+    pressure.disk
+      ? { type: 'DiskPressure', status: 'True', reason: 'KubeletHasDiskPressure', message: 'kubelet has disk pressure' }
+      : { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure' },
+    pressure.pid
+      ? { type: 'PIDPressure', status: 'True', reason: 'KubeletHasInsufficientPID', message: 'kubelet has insufficient PID available' }
+      : { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available' },
     notReady
       ? { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: notReady }
       : { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' },
@@ -107,6 +116,7 @@ export class NodeStatusManager {
   private runtimeVersion = '';
   private stopped = false;
   private running?: Promise<void>;
+  private readonly pressure = new PressureTracker();
   /** The registered node (uid for the lease owner reference). */
   node?: KObject;
 
@@ -183,7 +193,8 @@ export class NodeStatusManager {
       notReady = `container runtime is down: ${(e as Error).message}`;
     }
     const now = rfc3339();
-    const conditions = nodeConditions(notReady).map((c) => {
+    const pressure = this.pressure.observe(pressureOf(this.o.pressureSignals?.() ?? {}));
+    const conditions = nodeConditions(notReady, pressure).map((c) => {
       const prev = this.prevConditions.find((p) => p.type === c.type);
       const lastTransitionTime = prev && prev.status === c.status && prev.lastTransitionTime ? prev.lastTransitionTime : now;
       return { ...c, lastHeartbeatTime: now, lastTransitionTime };
