@@ -31,6 +31,14 @@ function podKey(pod: Pod): string {
   return pod.metadata?.uid || `${pod.metadata?.namespace}/${pod.metadata?.name}`;
 }
 
+function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  if (a === b) return true;
+  const ka = a ? Object.keys(a) : [];
+  if (ka.length !== (b ? Object.keys(b).length : 0)) return false;
+  for (const k of ka) if (a![k] !== b![k]) return false;
+  return true;
+}
+
 function zoneOf(node: Node): string {
   const l = node.metadata?.labels ?? {};
   return `${l[REGION_LABEL] ?? ''}:\u0000:${l[ZONE_LABEL] ?? ''}`;
@@ -46,6 +54,9 @@ export class CacheSnapshot implements Snapshot {
   private withAffinity: NodeInfo[] = [];
   private withRequiredAntiAffinity: NodeInfo[] = [];
   private readonly index = new PodIndex();
+  /** The affinity lists are rebuilt on the first read after a change (a walk over all nodes). */
+  private affinityStale = false;
+  private labelGeneration = 0;
   /** Image name (as nodes report it) → number of nodes reporting it. */
   private readonly imageNodes = new Map<string, number>();
 
@@ -56,10 +67,16 @@ export class CacheSnapshot implements Snapshot {
     return this.byName.get(nodeName);
   }
   havePodsWithAffinity(): NodeInfo[] {
+    if (this.affinityStale) this.recomputeAffinity();
     return this.withAffinity;
   }
   havePodsWithRequiredAntiAffinity(): NodeInfo[] {
+    if (this.affinityStale) this.recomputeAffinity();
     return this.withRequiredAntiAffinity;
+  }
+  /** Bumped when node labels may have changed (nodes added, removed, relabelled). */
+  nodeLabelGeneration(): number {
+    return this.labelGeneration;
   }
   podIndex(): PodIndex {
     return this.index;
@@ -83,6 +100,7 @@ export class CacheSnapshot implements Snapshot {
     this.position.clear();
     this.index.clear();
     this.imageNodes.clear();
+    this.labelGeneration++;
     for (let i = 0; i < list.length; i++) {
       this.byName.set(list[i].name, list[i]);
       this.position.set(list[i].name, i);
@@ -97,6 +115,7 @@ export class CacheSnapshot implements Snapshot {
     const i = this.position.get(ni.name);
     if (i === undefined) return false;
     const before = this.list[i];
+    if (before.node !== ni.node && !sameLabels(before.node.metadata?.labels, ni.node.metadata?.labels)) this.labelGeneration++;
     this.index.removeNode(before);
     this.index.addNode(ni);
     // Clones share the images map until the node object itself changes.
@@ -109,8 +128,14 @@ export class CacheSnapshot implements Snapshot {
     return true;
   }
 
+  /** @internal the affinity lists must be rebuilt before their next use. */
+  markAffinityStale(): void {
+    this.affinityStale = true;
+  }
+
   /** @internal */
   recomputeAffinity(): void {
+    this.affinityStale = false;
     const a: NodeInfo[] = [];
     const r: NodeInfo[] = [];
     for (const n of this.list) {
@@ -330,7 +355,7 @@ export class SchedulerCache {
         if (live.podsWithAffinity.length || live.podsWithRequiredAntiAffinity.length) affinityTouched = true;
         snapshot.replace(cloneNodeInfo(live));
       }
-      if (affinityTouched) snapshot.recomputeAffinity();
+      if (affinityTouched) snapshot.markAffinityStale();
     }
     this.dirty.clear();
     snapshot.generation = this.generation;

@@ -459,7 +459,21 @@ export class Scheduler {
     const pre = await fwk.runPreBindPlugins(state, assumed, nodeName);
     if (!pre.isSuccess()) return fail(pre);
     const bound = await fwk.runBindPlugins(state, assumed, nodeName);
-    if (!bound.isSuccess()) return fail(bound);
+    if (!bound.isSuccess()) {
+      // A failed call does not prove the binding was not written (a timeout after the write, or
+      // a retried request that found the pod bound). Forgetting a pod that is in fact bound
+      // would leave it out of the counts of the next cycles until the informer brings it back
+      // (this let a topology spread skew reach maxSkew + 1), so ask the API server first.
+      const live = await this.boundPod(assumed);
+      if (!live) return fail(bound);
+      if (live.spec.nodeName !== nodeName) {
+        // Bound elsewhere (another scheduler): the cache takes the pod where it really is.
+        fwk.runReservePluginsUnreserve(state, assumed, nodeName);
+        this.cache.addPod(live);
+        this.queue.done(q.podInfo.pod);
+        return;
+      }
+    }
     this.cache.finishBinding(assumed);
     this.stats.scheduled++;
     const pod = q.podInfo.pod;
@@ -468,6 +482,16 @@ export class Scheduler {
       ?.event(pod, 'Normal', 'Scheduled', 'Binding', scheduledMessage(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', nodeName));
     fwk.runPostBindPlugins(state, assumed, nodeName);
     this.queue.done(pod);
+  }
+
+  /** The pod as the API server has it when it is bound (same uid); undefined otherwise or on error. */
+  private async boundPod(pod: Pod): Promise<Pod | undefined> {
+    try {
+      const live = await this.client.pods.get(pod.metadata?.namespace, pod.metadata!.name!);
+      return live.metadata?.uid === pod.metadata?.uid && live.spec?.nodeName ? live : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

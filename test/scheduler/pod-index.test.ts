@@ -59,6 +59,7 @@ function randomPod(r: () => number, withConstraints: boolean): Pod {
     const aff: any = {};
     if (r() < 0.5) aff.podAntiAffinity = { requiredDuringSchedulingIgnoredDuringExecution: [term(r, keys[Math.floor(r() * 3)])] };
     if (r() < 0.3) aff.podAffinity = { requiredDuringSchedulingIgnoredDuringExecution: [term(r, keys[Math.floor(r() * 3)])] };
+    if (r() < 0.2) aff.podAffinity = { ...aff.podAffinity, preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 5, podAffinityTerm: term(r, ZONE) }] };
     spec.affinity = aff;
   }
   if (withConstraints && r() < 0.7) {
@@ -85,12 +86,25 @@ function filterAll(pl: Plugin, p: Pod, nodes: NodeInfo[]): string {
   return nodes.map((n) => `${n.name}:${pl.filter!(state, p, n).code}`).join(' ');
 }
 
+/** Raw Score per node (or "skip"). */
+function scoreAll(pl: Plugin, p: Pod, nodes: NodeInfo[]): string {
+  const state = new CycleState();
+  if (pl.preScore!(state, p, nodes).code === Code.Skip) return 'skip';
+  return nodes.map((n) => pl.score!(state, p, n).score).join(',');
+}
+
 test('indexed PreFilter/Filter of InterPodAffinity and PodTopologySpread equal a full walk, through incremental updates', () => {
   const r = rng(42);
   const cache = new SchedulerCache();
   for (let i = 0; i < 30; i++) cache.addNode(node(i));
   const snap = new CacheSnapshot();
   const indexed = handleOver(snap);
+  const walked = handleOver(snapshotOf([]));
+  // One instance each for the whole test, so per-plugin memos live across snapshot updates.
+  const affinityIndexed = newInterPodAffinity(undefined, indexed);
+  const affinityWalked = newInterPodAffinity(undefined, walked);
+  const spreadIndexed = newPodTopologySpread(undefined, indexed);
+  const spreadWalked = newPodTopologySpread(undefined, walked);
   const placed: Pod[] = [];
   const assumed: Pod[] = [];
   for (let round = 0; round < 40; round++) {
@@ -107,18 +121,26 @@ test('indexed PreFilter/Filter of InterPodAffinity and PodTopologySpread equal a
     }
     if (assumed.length && r() < 0.5) cache.forgetPod(assumed.splice(Math.floor(r() * assumed.length), 1)[0]);
     if (placed.length && r() < 0.5) cache.removePod(placed.splice(Math.floor(r() * placed.length), 1)[0]);
+    // Relabel a node now and then (memoized topology domains must follow).
+    if (r() < 0.3) {
+      const n = node(Math.floor(r() * 30));
+      if (r() < 0.5) n.metadata.labels.rack = `r${Math.floor(r() * 3)}`;
+      else n.metadata.labels[ZONE] = `z${Math.floor(r() * 4)}`;
+      cache.updateNode(n);
+    }
     cache.updateSnapshot(snap);
 
-    const walked = handleOver(snapshotOf(snap.nodes()));
+    walked.snapshot = snapshotOf(snap.nodes());
     const plugins = [
-      [newInterPodAffinity(undefined, indexed), newInterPodAffinity(undefined, walked)],
-      [newPodTopologySpread(undefined, indexed), newPodTopologySpread(undefined, walked)],
+      [affinityIndexed, affinityWalked],
+      [spreadIndexed, spreadWalked],
     ];
     for (let k = 0; k < 10; k++) {
       const incoming = randomPod(r, true);
       for (const [a, b] of plugins) {
         assert.equal(filterAll(a, incoming, snap.nodes()), filterAll(b, incoming, snap.nodes()), `round ${round}: ${a.name} for ${JSON.stringify(incoming.spec)}`);
       }
+      assert.deepEqual(scoreAll(affinityIndexed, incoming, snap.nodes()), scoreAll(affinityWalked, incoming, snap.nodes()), `round ${round}: scores`);
     }
   }
 });

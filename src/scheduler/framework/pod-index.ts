@@ -45,18 +45,26 @@ function getOrCreate<K, V>(m: Map<K, V>, k: K, make: () => V): V {
   return v;
 }
 
+/** Terms of an existing pod that InterPodAffinity's Score looks at (required anti-affinity is not one). */
+function hasScoringTerms(pi: PodInfo): boolean {
+  return !!(pi.requiredAffinityTerms || pi.preferredAffinityTerms || pi.preferredAntiAffinityTerms);
+}
+
 export class PodIndex {
   private readonly byLabel = new Map<string, Map<string, Map<PodInfo, NodeInfo>>>();
   private readonly antiByLabel = new Map<string, Map<string, Set<TermRef>>>();
   /** Terms whose selector has no equality requirement: always candidates. */
   private readonly antiUnindexed = new Set<TermRef>();
   private readonly antiRefs = new Map<PodInfo, TermRef[]>();
+  /** Pods whose own terms can add to another pod's InterPodAffinity score, with their nodes. */
+  private readonly scoring = new Map<PodInfo, NodeInfo>();
 
   clear(): void {
     this.byLabel.clear();
     this.antiByLabel.clear();
     this.antiUnindexed.clear();
     this.antiRefs.clear();
+    this.scoring.clear();
   }
 
   addNode(ni: NodeInfo): void {
@@ -64,6 +72,7 @@ export class PodIndex {
       const labels: Labels | undefined = pi.pod.metadata?.labels;
       if (labels) for (const k in labels) getOrCreate(getOrCreate(this.byLabel, k, () => new Map()), labels[k], () => new Map()).set(pi, ni);
     }
+    for (const pi of ni.podsWithAffinity) if (hasScoringTerms(pi)) this.scoring.set(pi, ni);
     for (const pi of ni.podsWithRequiredAntiAffinity) {
       const refs: TermRef[] = [];
       for (const term of pi.requiredAntiAffinityTerms ?? []) {
@@ -94,6 +103,7 @@ export class PodIndex {
         if (byValue!.size === 0) this.byLabel.delete(k);
       }
     }
+    for (const pi of ni.podsWithAffinity) if (this.scoring.get(pi) === ni) this.scoring.delete(pi);
     for (const pi of ni.podsWithRequiredAntiAffinity) {
       const refs = this.antiRefs.get(pi);
       if (!refs || refs[0]?.node !== ni) continue;
@@ -143,6 +153,11 @@ export class PodIndex {
       }
     }
     return best;
+  }
+
+  /** Pods with required affinity or preferred (anti-)affinity terms, and their nodes. */
+  podsWithScoringTerms(): ReadonlyMap<PodInfo, NodeInfo> {
+    return this.scoring;
   }
 
   /** Existing required anti-affinity terms an incoming pod with these labels may match. */

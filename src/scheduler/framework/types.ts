@@ -150,6 +150,8 @@ export interface Snapshot {
   podIndex?(): PodIndex;
   /** Nodes reporting an image under exactly this name. */
   imageNodeCount?(name: string): number;
+  /** Changes whenever a node's labels may have changed (for per-cycle memos over node labels). */
+  nodeLabelGeneration?(): number;
 }
 
 /** Cluster objects plugins may need beyond nodes and pods (from informers). */

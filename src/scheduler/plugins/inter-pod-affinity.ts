@@ -292,20 +292,33 @@ export const newInterPodAffinity: PluginFactory = (rawArgs: PluginArgs | undefin
       const nsLabelsOf = namespaceLabelCache(handle);
       const incomingNsLabels = nsLabelsOf(podNamespace(pod));
       const s = new PreScoreState();
-      // Without preferred terms of its own, only pods with affinity terms can contribute.
-      const candidates = hasConstraints ? handle.snapshot.nodes() : handle.snapshot.havePodsWithAffinity();
-      for (const ni of candidates) {
-        const labels = nodeLabels(ni.node);
-        if (Object.keys(labels).length === 0) continue;
-        for (const existing of hasConstraints ? ni.pods : ni.podsWithAffinity) {
-          const existingNs = nsLabelsOf(podNamespace(existing.pod));
-          scoreTerms(s, pi.preferredAffinityTerms, existing.pod, existingNs, labels, 1);
-          scoreTerms(s, pi.preferredAntiAffinityTerms, existing.pod, existingNs, labels, -1);
-          if (hardPodAffinityWeight > 0) {
-            for (const t of existing.requiredAffinityTerms ?? []) scoreTerm(s, t, hardPodAffinityWeight, pod, incomingNsLabels, labels, 1);
+      const scoreExisting = (existing: PodInfo, labels: Labels) => {
+        const existingNs = nsLabelsOf(podNamespace(existing.pod));
+        scoreTerms(s, pi.preferredAffinityTerms, existing.pod, existingNs, labels, 1);
+        scoreTerms(s, pi.preferredAntiAffinityTerms, existing.pod, existingNs, labels, -1);
+        if (hardPodAffinityWeight > 0) {
+          for (const t of existing.requiredAffinityTerms ?? []) scoreTerm(s, t, hardPodAffinityWeight, pod, incomingNsLabels, labels, 1);
+        }
+        scoreTerms(s, existing.preferredAffinityTerms, pod, incomingNsLabels, labels, 1);
+        scoreTerms(s, existing.preferredAntiAffinityTerms, pod, incomingNsLabels, labels, -1);
+      };
+      const index = handle.snapshot.podIndex?.();
+      if (!hasConstraints && index) {
+        // Without preferred terms of its own, only pods with required affinity or preferred
+        // terms can contribute (the index keeps those).
+        for (const [existing, ni] of index.podsWithScoringTerms()) {
+          const labels = nodeLabels(ni.node);
+          for (const _ in labels) {
+            scoreExisting(existing, labels);
+            break;
           }
-          scoreTerms(s, existing.preferredAffinityTerms, pod, incomingNsLabels, labels, 1);
-          scoreTerms(s, existing.preferredAntiAffinityTerms, pod, incomingNsLabels, labels, -1);
+        }
+      } else {
+        const candidates = hasConstraints ? handle.snapshot.nodes() : handle.snapshot.havePodsWithAffinity();
+        for (const ni of candidates) {
+          const labels = nodeLabels(ni.node);
+          if (Object.keys(labels).length === 0) continue;
+          for (const existing of hasConstraints ? ni.pods : ni.podsWithAffinity) scoreExisting(existing, labels);
         }
       }
       if (s.topologyScore.size === 0) return Status.skip();

@@ -95,6 +95,19 @@ export function fitsRequest(
   return out;
 }
 
+/** Filter's fast path: true when the pod surely fits (no extended resources, room for everything). */
+function fitsWithoutScalars(req: Resources, ni: NodeInfo): boolean {
+  for (const _ in req.scalar) return false;
+  const alloc = ni.allocatable;
+  const used = ni.requested;
+  if (ni.pods.length + 1 > alloc.pods) return false;
+  return (
+    (req.milliCPU <= 0 || req.milliCPU <= alloc.milliCPU - used.milliCPU) &&
+    (req.memory <= 0 || req.memory <= alloc.memory - used.memory) &&
+    (req.ephemeralStorage <= 0 || req.ephemeralStorage <= alloc.ephemeralStorage - used.ephemeralStorage)
+  );
+}
+
 /** Convenience for other components (kubelet admission, autoscaler-like checks). */
 export function fits(pod: Pod, ni: NodeInfo): InsufficientResource[] {
   return fitsRequest(podRequests(pod), ni);
@@ -227,7 +240,9 @@ export const newNodeResourcesFit: PluginFactory = (rawArgs) => {
       return { status: Status.success() };
     },
     filter(state, pod, node) {
-      const insufficient = fitsRequest(requestsFor(state, pod), node, ignoredResources, ignoredResourceGroups);
+      const req = requestsFor(state, pod);
+      if (fitsWithoutScalars(req, node)) return Status.success();
+      const insufficient = fitsRequest(req, node, ignoredResources, ignoredResourceGroups);
       if (insufficient.length === 0) return Status.success();
       const code = insufficient.some((r) => r.unresolvable) ? Code.UnschedulableAndUnresolvable : Code.Unschedulable;
       return new Status(code, insufficient.map((r) => r.reason));

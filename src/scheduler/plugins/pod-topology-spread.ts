@@ -218,6 +218,9 @@ export const newPodTopologySpread: PluginFactory = (rawArgs: PluginArgs | undefi
     return cs;
   }
 
+  /** Eligible domains (all with 0 pods) per constraint, for the node labels of one generation. */
+  let domainMemo: { generation: number; key: string; domains: Array<Map<string, number>> } | undefined;
+
   /** Counts `other` in or out of the preemptor's spread state (preemption what-ifs). */
   function updateWithPod(s: PreFilterState | undefined, other: Pod, preemptor: Pod, node: Node, delta: number): void {
     if (!s || namespaceOf(other) !== namespaceOf(preemptor)) return;
@@ -243,9 +246,16 @@ export const newPodTopologySpread: PluginFactory = (rawArgs: PluginArgs | undefi
       const ns = namespaceOf(pod);
       const included = constraints.map((c) => nodeInclusion(c, pod));
       const index = nodes === handle.snapshot.nodes() ? handle.snapshot.podIndex?.() : undefined;
-      const cands = constraints.map((c) => (index && !isEmpty(c.selector) ? index.candidates(c.selector) : undefined));
-      // Every eligible domain takes part (with 0 matching pods), so the minimum is right.
-      for (const ni of nodes) {
+      // An empty selector counts no pod.
+      const cands = constraints.map((c) => (index ? (isEmpty(c.selector) ? [] : index.candidates(c.selector)) : undefined));
+      // Every eligible domain takes part (with 0 matching pods), so the minimum is right. When
+      // nothing depends on the pod, the domains only change with node labels: memoized.
+      const labelGen = handle.snapshot.nodeLabelGeneration?.();
+      const memoKey = constraints.map((c) => c.topologyKey).join('\0');
+      const memoizable = labelGen !== undefined && cands.every((c) => c !== undefined) && included.every((f) => f === ALL_NODES);
+      if (memoizable && domainMemo?.generation === labelGen && domainMemo.key === memoKey) {
+        for (let i = 0; i < constraints.length; i++) matchNum[i] = new Map(domainMemo.domains[i]);
+      } else for (const ni of nodes) {
         const labels = labelsOf(ni.node);
         if (!nodeHasAllTopologyKeys(labels, constraints)) continue;
         for (let i = 0; i < constraints.length; i++) {
@@ -255,6 +265,9 @@ export const newPodTopologySpread: PluginFactory = (rawArgs: PluginArgs | undefi
           const n = cands[i] ? 0 : countMatching(ni.pods, constraints[i].selector, ns);
           m.set(v, (m.get(v) ?? 0) + n);
         }
+      }
+      if (memoizable && (domainMemo?.generation !== labelGen || domainMemo.key !== memoKey)) {
+        domainMemo = { generation: labelGen!, key: memoKey, domains: matchNum.map((m) => new Map(m)) };
       }
       // Indexed constraints: only the pods carrying the selector's label are counted.
       for (let i = 0; i < constraints.length; i++) {
