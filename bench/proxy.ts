@@ -3,8 +3,11 @@
 // For each N: the first full sync (iptables-save + generation + iptables-restore), a full
 // resync over existing rules (what a restart does), and one incremental change (one service's
 // endpoints), with generation and iptables-restore timed separately.
-// Run (root): npx tsc -p . && node dist/bench/proxy.js [N ...] [--endpoints E] [--backend nft|legacy]
+// On iptables-nft the nat table goes in batches of --transaction-chains service chains
+// (default: the proxier's, 1000; 0 = one transaction, as before the batching).
+// Run (root): npx tsc -p . && node dist/bench/proxy.js [N ...] [--endpoints E] [--backend nft|legacy] [--transaction-chains K]
 import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Proxier, type SyncResult } from '../src/proxy/proxier.js';
 import { netnsRunner } from '../src/proxy/runner.js';
@@ -47,14 +50,14 @@ function sliceObj(i: number, endpoints: number, generation = 0): KObject {
 const fmt = (ms: number) => `${ms.toFixed(0).padStart(6)} ms`;
 
 function line(label: string, r: SyncResult): string {
-  return `  ${label.padEnd(22)} save ${fmt(r.saveMs)}  generate ${fmt(r.generateMs)}  restore ${fmt(r.restoreMs)}  (nat ${r.rules.natRules} rules, ${r.rules.writtenChains} service ports written, ${r.rules.activeChains.size} chains active)`;
+  return `  ${label.padEnd(22)} save ${fmt(r.saveMs)}  generate ${fmt(r.generateMs)}  restore ${fmt(r.restoreMs)}  (nat ${r.rules.natRules} rules, ${r.rules.writtenChains} service ports written, ${r.rules.activeChains.size} chains active, ${r.rules.transactions} commits)`;
 }
 
-async function benchOne(n: number, endpoints: number, flavor: IptablesFlavor): Promise<void> {
+async function benchOne(n: number, endpoints: number, flavor: IptablesFlavor, maxChainsPerTransaction?: number): Promise<void> {
   const ns = `skiff-bench-proxy-${process.pid}`;
   execFileSync('ip', ['netns', 'add', ns]);
   try {
-    const p = new Proxier({ nodeName: 'node-0', runner: netnsRunner(ns), iptables: flavor, minSyncPeriodMs: 0, fullSyncPeriodMs: 0 });
+    const p = new Proxier({ nodeName: 'node-0', runner: netnsRunner(ns), iptables: flavor, minSyncPeriodMs: 0, fullSyncPeriodMs: 0, maxChainsPerTransaction });
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       p.onService(serviceObj(i));
@@ -64,7 +67,7 @@ async function benchOne(n: number, endpoints: number, flavor: IptablesFlavor): P
     p.setSynced('services');
     p.setSynced('endpointslices');
     const s = p.stats();
-    console.log(`${n} services, ${s.endpoints} endpoints (${flavor}); feeding the maps took ${feedMs.toFixed(0)} ms`);
+    console.log(`${n} services, ${s.endpoints} endpoints (${flavor}, uptime load ${loadavg().map((l) => l.toFixed(1)).join(' ')}); feeding the maps took ${feedMs.toFixed(0)} ms`);
     const first = await p.syncNow();
     console.log(line('first full sync', first));
     const again = await p.syncNow({ full: true });
@@ -85,13 +88,15 @@ export async function main(argv: string[]): Promise<void> {
   const sizes: number[] = [];
   let endpoints = 2;
   let backend: IptablesFlavor = 'iptables';
+  let perTransaction: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--endpoints') endpoints = Number(argv[++i]);
+    else if (argv[i] === '--transaction-chains') perTransaction = Number(argv[++i]);
     else if (argv[i] === '--backend') backend = argv[++i] === 'legacy' ? 'iptables-legacy' : 'iptables-nft';
     else sizes.push(Number(argv[i]));
   }
   if (process.getuid?.() !== 0) throw new Error('must run as root (creates a network namespace)');
-  for (const n of sizes.length ? sizes : [1000, 10000]) await benchOne(n, endpoints, backend);
+  for (const n of sizes.length ? sizes : [1000, 10000]) await benchOne(n, endpoints, backend, perTransaction);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {

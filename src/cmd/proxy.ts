@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
-import { cleanupProxyRules, startProxy, type IptablesFlavor } from '../proxy/index.js';
+import { cleanupProxyRules, parseIptablesBackend, startProxy, type IptablesFlavor } from '../proxy/index.js';
 import { exitOnSignals, goDurationMs, runCommand } from './flags.js';
 
 const USAGE = `Usage: skiff proxy --kubeconfig PATH [flags]
@@ -17,7 +17,8 @@ Flags:
   --masquerade-all                masquerade all traffic to cluster IPs
   --iptables-min-sync-period D    minimum time between syncs (default 1s)
   --iptables-sync-period D        time between full resyncs (default 1h)
-  --iptables-backend B            nft, legacy or default (the system's "iptables", default)
+  --iptables-backend B            auto (the backend already holding the node's rules; default), nft, legacy,
+                                  or default (the system's "iptables")
   --cleanup                       remove all SKIFF- chains and jump rules, then exit
   --cleanup-on-exit               remove them on SIGTERM/SIGINT too (default: keep rules, like kube-proxy)
 `;
@@ -29,12 +30,7 @@ export function parseDuration(s: string, flag: string): number {
   return ms;
 }
 
-function flavorOf(b: string | undefined): IptablesFlavor {
-  if (!b || b === 'default') return 'iptables';
-  if (b === 'nft') return 'iptables-nft';
-  if (b === 'legacy') return 'iptables-legacy';
-  throw new Error(`invalid argument "${b}" for "--iptables-backend" flag: expected nft, legacy or default`);
-}
+const FLAVORS: Record<'nft' | 'legacy' | 'default', IptablesFlavor> = { nft: 'iptables-nft', legacy: 'iptables-legacy', default: 'iptables' };
 
 export function run(argv: string[]): Promise<void> {
   return runCommand('proxy', start, argv);
@@ -61,10 +57,10 @@ async function start(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const flavor = flavorOf(values['iptables-backend']);
+  const backend = parseIptablesBackend(values['iptables-backend']);
   if (values.cleanup) {
     // Like kube-proxy --cleanup: clear both backends unless one was named.
-    const flavors: IptablesFlavor[] = values['iptables-backend'] ? [flavor] : ['iptables-nft', 'iptables-legacy'];
+    const flavors: IptablesFlavor[] = backend === 'auto' ? ['iptables-nft', 'iptables-legacy'] : [FLAVORS[backend]];
     let failed = false;
     for (const f of flavors) {
       try {
@@ -86,12 +82,12 @@ async function start(argv: string[]): Promise<void> {
     nodeName,
     clusterCIDR: values['cluster-cidr'],
     masqueradeAll: values['masquerade-all'],
-    iptables: flavor,
+    iptables: backend,
     minSyncPeriodMs: values['iptables-min-sync-period'] ? parseDuration(values['iptables-min-sync-period'], '--iptables-min-sync-period') : undefined,
     fullSyncPeriodMs: values['iptables-sync-period'] ? parseDuration(values['iptables-sync-period'], '--iptables-sync-period') : undefined,
     log: (level, msg) => process.stderr.write(`skiff proxy: ${level}: ${msg}\n`),
   });
-  process.stdout.write(`skiff proxy: running on node ${nodeName} (${flavor})\n`);
+  process.stdout.write(`skiff proxy: running on node ${nodeName} (${proxy.proxier.iptables.flavor})\n`);
   void proxy.firstSync.then(() => {
     const s = proxy.proxier.stats();
     process.stdout.write(`skiff proxy: first sync done (${s.servicePorts} service ports, ${s.endpoints} endpoints)\n`);

@@ -12,7 +12,7 @@ import { publishHostDnsEndpoints } from '../dns/host-endpoints.js';
 import { startKubeletNode } from '../kubelet/index.js';
 import { kubeletServingCert } from '../kubelet/server/certs.js';
 import { primaryIPv4 } from '../kubelet/node/host-info.js';
-import { startProxy } from '../proxy/index.js';
+import { parseIptablesBackend, startProxy } from '../proxy/index.js';
 import { hostname } from 'node:os';
 
 const USAGE = `Usage: skiff server [flags]
@@ -28,6 +28,7 @@ const USAGE = `Usage: skiff server [flags]
   --cluster-domain DOMAIN        (default cluster.local)
   --cluster-cidr CIDR            pod addresses, a /24 per node (default 10.42.0.0/16)
   --node-name NAME               this host's node name for the agent (default hostname)
+  --iptables-backend B           service proxy backend: auto (the one holding the node's rules), nft, legacy, default (default auto)
   --token TOKEN                  node join token (default: generated into DATA_DIR/server/token)
   --node-monitor-grace-period D  how long a node may miss heartbeats before NotReady (default 40s)
   --metric-resolution D          how often kubelets are scraped for metrics.k8s.io (kubectl top; default 15s, 0 disables)
@@ -70,6 +71,7 @@ function parseServerArgs(args: string[]) {
       'cluster-domain': { type: 'string', default: 'cluster.local' },
       'cluster-cidr': { type: 'string', default: '10.42.0.0/16' },
       'node-name': { type: 'string' },
+      'iptables-backend': { type: 'string', default: 'auto' },
       'node-monitor-grace-period': { type: 'string', default: '40s' },
       'metric-resolution': { type: 'string', default: '15s' },
       token: { type: 'string' },
@@ -145,6 +147,7 @@ async function serve(values: ReturnType<typeof parseServerArgs>['values']): Prom
       client: inProcessClient(api, 'system:kube-proxy', 'skiff-proxy'),
       nodeName,
       clusterCIDR: values['cluster-cidr'],
+      iptables: parseIptablesBackend(values['iptables-backend']),
     });
     stops.push(() => proxy.stop());
     if (!values['disable-dns']) {

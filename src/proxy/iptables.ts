@@ -32,6 +32,15 @@ export class Iptables {
     readonly flavor: IptablesFlavor = 'iptables',
   ) {}
 
+  private nft: Promise<boolean> | undefined;
+
+  /** True when the commands run the nf_tables backend ("iptables" asks `iptables --version`). */
+  isNft(): Promise<boolean> {
+    if (this.flavor !== 'iptables') return Promise.resolve(this.flavor === 'iptables-nft');
+    this.nft ??= this.runner.run('iptables', ['--version']).then((r) => r.stdout.includes('nf_tables'));
+    return this.nft;
+  }
+
   /** Applies text atomically without flushing tables (only the chains it declares are flushed). */
   async restore(text: string): Promise<void> {
     const r = await this.runner.run(`${this.flavor}-restore`, ['--noflush', '--wait=5'], text);

@@ -13,6 +13,8 @@ import { samePorts, servicePorts, type ServicePortInfo } from './service-port.js
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
+/** Measured on iptables-nft 1.8.9 at 10,000 services: 1,000 beat 200 (more commits) and 4,000. */
+export const NFT_CHAINS_PER_TRANSACTION = 1000;
 
 export interface ProxierOptions {
   nodeName: string;
@@ -26,6 +28,12 @@ export interface ProxierOptions {
   minSyncPeriodMs?: number;
   /** Time between full resyncs (default 1 h). */
   fullSyncPeriodMs?: number;
+  /**
+   * Split the nat table into iptables-restore transactions of about this many service chains
+   * (default: 1000 on iptables-nft, whose restore is quadratic in one transaction's chain
+   * count; 0 = one transaction, the default on legacy, which swaps the whole table per commit).
+   */
+  maxChainsPerTransaction?: number;
   /** Delay before retrying a failed sync (default 5 s). */
   retryPeriodMs?: number;
   log?: (level: 'info' | 'error', msg: string) => void;
@@ -211,8 +219,14 @@ export class Proxier {
       existing = [...(nat?.chains ?? [])].filter(isServiceChain);
       missingJumps = JUMP_RULES.filter((j) => !hasJump(saved.get(j.table), j));
     }
+    const maxChainsPerTransaction = this.opts.maxChainsPerTransaction ?? ((await this.iptables.isNft()) ? NFT_CHAINS_PER_TRANSACTION : 0);
     const t0 = performance.now();
-    const rules = generateRules({ services: this.services, endpoints: this.endpoints }, this.cfg, { changedServices: changed, existingChains: existing, missingJumps });
+    const rules = generateRules({ services: this.services, endpoints: this.endpoints }, this.cfg, {
+      changedServices: changed,
+      existingChains: existing,
+      missingJumps,
+      maxChainsPerTransaction,
+    });
     const t1 = performance.now();
     try {
       await this.iptables.restore(rules.text);

@@ -3,6 +3,14 @@
 // service's own chains (SVC/XLB/EXT/FW/SEP) are written only on a full sync or when that
 // service or its endpoints changed. Chains that existed and are no longer wanted are flushed
 // and deleted in the same transaction.
+//
+// The nat table is one transaction by default. With SyncPlan.maxChainsPerTransaction (used for
+// iptables-nft) it is split into several: the service chains in batches first, then the
+// top-level chains that reference them, then the stale chains' deletion. iptables-nft 1.8.x
+// keeps the chain names a transaction mentions in a sorted linked list, so one huge
+// transaction costs time quadratic in its chain count (minutes at 10,000 services); batches
+// of ~1,000 chains keep that small, and every intermediate state is consistent (a chain is
+// filled before anything jumps to it, and deleted only once nothing does).
 import {
   EXTERNAL_SERVICES_CHAIN,
   FILTER_TOP_CHAINS,
@@ -74,14 +82,18 @@ export interface SyncPlan {
   existingChains?: Iterable<string>;
   /** Jump rules missing from the built-in chains (found by the caller in iptables-save output). */
   missingJumps?: JumpRule[];
+  /** Split the nat table into transactions of about this many service chains (see above). */
+  maxChainsPerTransaction?: number;
 }
 
 export interface GeneratedRules {
   text: string;
   /** Every per-service nat chain the ruleset uses (written now or kept from before). */
   activeChains: Set<string>;
-  /** Per-service chains written in this transaction. */
+  /** Service ports whose chains were written in this sync. */
   writtenChains: number;
+  /** COMMITs in the text (2 unless the nat table was split). */
+  transactions: number;
   deletedChains: number;
   natRules: number;
   filterRules: number;
@@ -108,12 +120,16 @@ class Table {
 export function generateRules(state: ProxyState, cfg: RulesConfig, plan: SyncPlan = {}): GeneratedRules {
   const mark = cfg.masqueradeMark ?? '0x4000';
   const filter = new Table();
+  // nat: the small fixed chains, the service chains (one block per service port), and the
+  // top-level chains SKIFF-SERVICES and SKIFF-NODEPORTS that jump into the blocks.
   const nat = new Table();
+  const top = new Table();
+  const blocks: Table[] = [];
   const active = new Set<string>();
   let written = 0;
 
   for (const c of FILTER_TOP_CHAINS) filter.chain(c);
-  for (const c of NAT_TOP_CHAINS) nat.chain(c);
+  for (const c of NAT_TOP_CHAINS) (c === SERVICES_CHAIN || c === NODEPORTS_CHAIN ? top : nat).chain(c);
 
   nat.add(`-A ${POSTROUTING_CHAIN} -m mark ! --mark ${mark}/${mark} -j RETURN`);
   // Clear the mark so a packet re-traversing the stack is not masqueraded twice.
@@ -129,7 +145,6 @@ export function generateRules(state: ProxyState, cfg: RulesConfig, plan: SyncPla
   for (const [svcName, ports] of state.services) {
     const svcEndpoints = state.endpoints.get(svcName);
     const writeChains = !plan.changedServices || plan.changedServices.has(svcName);
-    const chainsOut = nat;
     for (const sp of ports) {
       const proto = sp.protocol;
       const name = sp.nameString;
@@ -170,25 +185,25 @@ export function generateRules(state: ProxyState, cfg: RulesConfig, plan: SyncPla
       const match = (ip: string, port: number) => `-d ${ip}/32 -p ${proto} -m ${proto} --dport ${port}`;
 
       // Cluster IP.
-      if (hasInternal) nat.add(`-A ${SERVICES_CHAIN} ${match(sp.clusterIP, sp.port)} -m comment --comment ${q(`${name} cluster IP`)} -j ${internalChain}`);
+      if (hasInternal) top.add(`-A ${SERVICES_CHAIN} ${match(sp.clusterIP, sp.port)} -m comment --comment ${q(`${name} cluster IP`)} -j ${internalChain}`);
       else filter.add(`-A ${SERVICES_CHAIN} ${match(sp.clusterIP, sp.port)} -m comment --comment ${internalFilterComment} -j ${internalFilterTarget}`);
 
       // External IPs.
       for (const ip of sp.externalIPs) {
-        if (hasAny) nat.add(`-A ${SERVICES_CHAIN} ${match(ip, sp.port)} -m comment --comment ${q(`${name} external IP`)} -j ${sp.extChain}`);
+        if (hasAny) top.add(`-A ${SERVICES_CHAIN} ${match(ip, sp.port)} -m comment --comment ${q(`${name} external IP`)} -j ${sp.extChain}`);
         if (!hasExternal) filter.add(`-A ${EXTERNAL_SERVICES_CHAIN} ${match(ip, sp.port)} -m comment --comment ${externalFilterComment} -j ${externalFilterTarget}`);
       }
 
       // Load balancer ingress IPs.
       for (const ip of sp.loadBalancerIPs) {
-        if (hasAny) nat.add(`-A ${SERVICES_CHAIN} ${match(ip, sp.port)} -m comment --comment ${q(`${name} loadbalancer IP`)} -j ${lbChain}`);
+        if (hasAny) top.add(`-A ${SERVICES_CHAIN} ${match(ip, sp.port)} -m comment --comment ${q(`${name} loadbalancer IP`)} -j ${lbChain}`);
         if (usesFwChain) filter.add(`-A ${FIREWALL_CHAIN} ${match(ip, sp.port)} -m comment --comment ${q(`${name} traffic not accepted by ${sp.fwChain}`)} -j DROP`);
         if (!hasExternal) filter.add(`-A ${EXTERNAL_SERVICES_CHAIN} ${match(ip, sp.port)} -m comment --comment ${externalFilterComment} -j ${externalFilterTarget}`);
       }
 
       // Node port.
       if (sp.nodePort > 0) {
-        if (hasAny) nat.add(`-A ${NODEPORTS_CHAIN} -p ${proto} -m comment --comment ${q(name)} -m ${proto} --dport ${sp.nodePort} -j ${sp.extChain}`);
+        if (hasAny) top.add(`-A ${NODEPORTS_CHAIN} -p ${proto} -m comment --comment ${q(name)} -m ${proto} --dport ${sp.nodePort} -j ${sp.extChain}`);
         if (!hasExternal) {
           filter.add(`-A ${EXTERNAL_SERVICES_CHAIN} -p ${proto} -m comment --comment ${externalFilterComment} -m addrtype --dst-type LOCAL -m ${proto} --dport ${sp.nodePort} -j ${externalFilterTarget}`);
         }
@@ -201,6 +216,8 @@ export function generateRules(state: ProxyState, cfg: RulesConfig, plan: SyncPla
       if (usesFwChain) active.add(sp.fwChain);
       for (const ep of reachable) active.add(ep.chain);
       if (!writeChains) continue;
+      const chainsOut = new Table();
+      blocks.push(chainsOut);
 
       if (usesClusterChain) chainsOut.chain(sp.svcChain);
       if (usesLocalChain) chainsOut.chain(sp.localChain);
@@ -253,36 +270,83 @@ export function generateRules(state: ProxyState, cfg: RulesConfig, plan: SyncPla
   }
 
   // Stale per-service chains: declaring flushes them, then -X deletes them.
-  let deleted = 0;
+  const stale = new Table();
   for (const chain of plan.existingChains ?? []) {
     if (active.has(chain) || !isServiceChain(chain)) continue;
-    nat.chain(chain);
-    nat.add(`-X ${chain}`);
-    deleted++;
+    stale.chain(chain);
+    stale.add(`-X ${chain}`);
   }
 
   // Node ports: the last rule of SKIFF-SERVICES, for any local address except loopback.
-  nat.add(`-A ${SERVICES_CHAIN} -m comment --comment ${q('skiff service nodeports; NOTE: this must be the last rule in this chain')} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j ${NODEPORTS_CHAIN}`);
+  const nodePortsTail = `-A ${SERVICES_CHAIN} -m comment --comment ${q('skiff service nodeports; NOTE: this must be the last rule in this chain')} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j ${NODEPORTS_CHAIN}`;
 
   // Forwarding: drop INVALID (avoids spurious resets), accept marked service traffic and its replies.
   filter.add(`-A ${FORWARD_CHAIN} -m conntrack --ctstate INVALID -j DROP`);
   filter.add(`-A ${FORWARD_CHAIN} -m comment --comment ${q('skiff forwarding rules')} -m mark --mark ${mark}/${mark} -j ACCEPT`);
   filter.add(`-A ${FORWARD_CHAIN} -m comment --comment ${q('skiff forwarding conntrack rule')} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
 
+  const natJumps: string[] = [];
   for (const j of plan.missingJumps ?? []) {
     const line = `-I ${j.from}${j.extra.length ? ' ' + j.extra.join(' ') : ''} -m comment --comment ${q(j.comment)} -j ${j.to}`;
-    (j.table === 'nat' ? nat : filter).add(line);
+    (j.table === 'nat' ? natJumps : filter.rules).push(line);
   }
 
-  const parts: string[] = ['*filter', ...filter.chains, ...filter.rules, 'COMMIT', '*nat', ...nat.chains, ...nat.rules, 'COMMIT', ''];
+  const parts: string[] = ['*filter', ...filter.chains, ...filter.rules, 'COMMIT'];
+  let transactions = 2;
+  const maxChains = plan.maxChainsPerTransaction;
+  if (!maxChains) {
+    parts.push('*nat', ...nat.chains, ...top.chains);
+    for (const b of blocks) parts.push(...b.chains);
+    parts.push(...stale.chains, ...nat.rules, ...top.rules, nodePortsTail);
+    for (const b of blocks) parts.push(...b.rules);
+    parts.push(...stale.rules, ...natJumps, 'COMMIT', '');
+  } else {
+    // Batches of whole blocks (a service port's chains only jump among themselves and to
+    // SKIFF-MARK-MASQ, which the first batch creates).
+    let batch: Table[] = [];
+    let count = nat.chains.length;
+    const flush = (first: boolean) => {
+      const chains = batch.flatMap((b) => b.chains).sort(descending);
+      parts.push('*nat', ...(first ? nat.chains : []), ...chains, ...(first ? nat.rules : []));
+      for (const b of batch) parts.push(...b.rules);
+      parts.push('COMMIT');
+      transactions++;
+      batch = [];
+      count = 0;
+    };
+    let first = true;
+    for (const b of blocks) {
+      if (count > 0 && count + b.chains.length > maxChains) {
+        flush(first);
+        first = false;
+      }
+      batch.push(b);
+      count += b.chains.length;
+    }
+    if (first || batch.length > 0) flush(first);
+    // Rules in descending order of their target: each new chain name then sorts first in
+    // iptables-nft's list, so adding it costs one comparison instead of a walk.
+    const byTarget = (a: string, b: string) => descending(targetOf(a), targetOf(b));
+    const services = top.rules.filter((r) => r.startsWith(`-A ${SERVICES_CHAIN} `)).sort(byTarget);
+    const nodePorts = top.rules.filter((r) => r.startsWith(`-A ${NODEPORTS_CHAIN} `)).sort(byTarget);
+    parts.push('*nat', ...top.chains, ...stale.chains, ...services, nodePortsTail, ...nodePorts, ...stale.rules, ...natJumps, 'COMMIT', '');
+  }
   return {
     text: parts.join('\n'),
     activeChains: active,
     writtenChains: written,
-    deletedChains: deleted,
-    natRules: nat.rules.length,
+    deletedChains: stale.chains.length,
+    transactions,
+    natRules: nat.rules.length + top.rules.length + 1 + blocks.reduce((n, b) => n + b.rules.length, 0),
     filterRules: filter.rules.length,
   };
+}
+
+const descending = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
+
+function targetOf(rule: string): string {
+  const i = rule.lastIndexOf(' -j ');
+  return i < 0 ? '' : rule.slice(i + 4);
 }
 
 function writeServiceToEndpoints(t: Table, sp: ServicePortInfo, chain: string, endpoints: EndpointInfo[], comments: boolean): void {

@@ -51,7 +51,7 @@ test('startProxy: informers drive coalesced, incremental syncs', async () => {
     const web = (await create(service('web', { clusterIP: '' }))) as any;
     await create(slice('web', [{ ip: '10.42.0.5' }]));
     await create(service('headless', { clusterIP: 'None' }));
-    const proxy = await startProxy({ client, nodeName: 'node-a', runner: rec.runner, minSyncPeriodMs: 200, fullSyncPeriodMs: 0, log: () => {} });
+    const proxy = await startProxy({ client, nodeName: 'node-a', runner: rec.runner, iptables: 'iptables', minSyncPeriodMs: 200, fullSyncPeriodMs: 0, log: () => {} });
     await proxy.firstSync;
     assert.equal(rec.restores.length, 1);
     assert.equal(rec.saves(), 2, 'the first sync is full: it reads both tables');
@@ -116,7 +116,7 @@ test('a failed restore is retried as a full sync', async () => {
   };
   const { Proxier } = await import('../../src/proxy/proxier.js');
   const errors: string[] = [];
-  const p = new Proxier({ nodeName: 'n', runner, minSyncPeriodMs: 0, retryPeriodMs: 50, fullSyncPeriodMs: 0, log: (_l, m) => errors.push(m) });
+  const p = new Proxier({ nodeName: 'n', runner, iptables: 'iptables-legacy', minSyncPeriodMs: 0, retryPeriodMs: 50, fullSyncPeriodMs: 0, log: (_l, m) => errors.push(m) });
   p.onService(service('web'));
   p.setSynced('services');
   p.setSynced('endpointslices');
