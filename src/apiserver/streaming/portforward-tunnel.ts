@@ -52,12 +52,12 @@ export function tunnelPortForward(req: IncomingMessage, socket: Duplex, head: Bu
         opts.onClose?.();
         return;
       }
-      const wss = new WebSocketServer({
-        noServer: true,
-        perMessageDeflate: false,
-        clientTracking: false,
-        handleProtocols: (offered) => (chosen && offered.has(SPDY_TUNNEL_PREFIX + chosen) ? SPDY_TUNNEL_PREFIX + chosen : false),
-      });
+      // "SPDY/3.1+portforward.k8s.io" is not an RFC 7230 token ('/' is a separator), so ws
+      // would refuse the header: it is taken off the request and the answer added here.
+      const answer = chosen && protocols.includes(chosen) ? SPDY_TUNNEL_PREFIX + chosen : undefined;
+      delete req.headers['sec-websocket-protocol'];
+      const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
+      if (answer) wss.on('headers', (lines: string[]) => lines.push(`Sec-WebSocket-Protocol: ${answer}`));
       const upstream = r.socket;
       upstream.on('error', () => upstream.destroy());
       if (socket.destroyed) {
