@@ -19,6 +19,10 @@ export interface HollowStats {
   errors: number;
   /** Lease renewals skipped because the previous one for the node had not finished. */
   heartbeatsSkipped: number;
+  /** Nodes put back to Ready after the node lifecycle controller had marked them Unknown. */
+  nodesRecovered: number;
+  /** Running pods whose Ready condition was put back (after MarkPodsNotReady, or readiness gates now met). */
+  podsReadyRestored: number;
 }
 
 export function newStats(): HollowStats {
@@ -34,6 +38,8 @@ export function newStats(): HollowStats {
     conflicts: 0,
     errors: 0,
     heartbeatsSkipped: 0,
+    nodesRecovered: 0,
+    podsReadyRestored: 0,
   };
 }
 
@@ -41,6 +47,8 @@ export type HollowLogger = (level: 'info' | 'warning' | 'error', message: string
 
 export interface HollowContext {
   client: Client;
+  /** Leases and node status: a connection pool of their own (heartbeat-client.ts). */
+  heartbeatClient: Client;
   table: NodeTable;
   profile: NodeProfile;
   limiter: WriteLimiter;
@@ -48,4 +56,6 @@ export interface HollowContext {
   log: HollowLogger;
   /** True once stop() began: no new request may start. */
   readonly stopped: boolean;
+  /** Called once node i's status write put it back to Ready after it had been seen not Ready. */
+  nodeRecovered: (i: number) => void;
 }

@@ -5,11 +5,17 @@
 //     controller (PUT with the last resourceVersion; create it when missing);
 //   - the node status (Ready's lastHeartbeatTime) every status report interval, as the kubelet's
 //     nodeStatusReportFrequency.
-// A node whose previous write has not finished (the API is slower than the ring) is skipped for
-// that round rather than queued twice.
+// A node whose previous write has not finished (the API is slower than the ring) is not queued
+// twice: its renewal follows as soon as the write in flight ends (a kubelet renews one interval
+// after its last renewal ended; waiting for the ring's next turn instead would stretch the gap
+// between renewals towards twice the interval plus the write's latency, and under load past the
+// node monitor grace period). Lease and status writes go through their own connection pool.
+// Besides the ring, reportNow() writes a node's status at once when the node watch shows the node
+// lifecycle controller marked it Unknown, as the kubelet does when its node status differs from
+// what it would report (its nodeStatusUpdateFrequency check) rather than a minute later.
 import { isAlreadyExists, isConflict, isNotFound, microTime, type KObject } from '../client/index.js';
 import type { HollowContext } from './context.js';
-import { LEASE_BUSY, STATUS_BUSY } from './node-table.js';
+import { LEASE_AGAIN, LEASE_BUSY, STATUS_AGAIN, STATUS_BUSY } from './node-table.js';
 import { writeNodeStatus } from './registration.js';
 
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
@@ -96,6 +102,7 @@ export class Heartbeats {
     const { table, stats } = this.ctx;
     if (table.busy[i] & LEASE_BUSY) {
       stats.heartbeatsSkipped++;
+      table.busy[i] |= LEASE_AGAIN;
       return;
     }
     table.busy[i] |= LEASE_BUSY;
@@ -106,7 +113,19 @@ export class Heartbeats {
         stats.errors++;
         this.ctx.log('warning', `lease ${table.names[i]}: ${(e as Error).message}`);
       })
-      .finally(() => (table.busy[i] &= ~LEASE_BUSY));
+      .finally(() => {
+        const again = table.busy[i] & LEASE_AGAIN;
+        table.busy[i] &= ~(LEASE_BUSY | LEASE_AGAIN);
+        if (again && !this.ctx.stopped) this.renew(i);
+      });
+  }
+
+  /** Writes node i's status now; with a write in flight, once more right after it. */
+  reportNow(i: number): void {
+    const { table } = this.ctx;
+    if (this.ctx.stopped) return;
+    if (table.busy[i] & STATUS_BUSY) table.busy[i] |= STATUS_AGAIN;
+    else this.refreshStatus(i);
   }
 
   private refreshStatus(i: number): void {
@@ -120,13 +139,17 @@ export class Heartbeats {
         stats.errors++;
         this.ctx.log('warning', `node status ${table.names[i]}: ${(e as Error).message}`);
       })
-      .finally(() => (table.busy[i] &= ~STATUS_BUSY));
+      .finally(() => {
+        const again = table.busy[i] & STATUS_AGAIN;
+        table.busy[i] &= ~(STATUS_BUSY | STATUS_AGAIN);
+        if (again && !this.ctx.stopped) this.refreshStatus(i);
+      });
   }
 
   /** Renews (or creates) the node's Lease; one retry after a conflict, with the current version. */
   private async writeLease(i: number): Promise<void> {
-    const { table, client, stats } = this.ctx;
-    const leases = client.leases;
+    const { table, heartbeatClient, stats } = this.ctx;
+    const leases = heartbeatClient.leases;
     for (let attempt = 0; attempt < 3; attempt++) {
       if (this.ctx.stopped) return;
       const rv = table.leaseRv[i];

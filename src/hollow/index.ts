@@ -6,10 +6,11 @@ import { newStats, type HollowContext, type HollowLogger, type HollowStats } fro
 import { Heartbeats } from './heartbeat.js';
 import { NodeProfile, type NodeTemplate, type Taint } from './node-template.js';
 import { NodeTable } from './node-table.js';
-import { watchPodCIDRs } from './node-watch.js';
+import { watchNodes } from './node-watch.js';
 import { PodLifecycle } from './pod-lifecycle.js';
 import { registerNodes } from './registration.js';
 import { WriteLimiter } from './write-limiter.js';
+import { heartbeatClient } from './heartbeat-client.js';
 
 export { NodeProfile, loadNodeTemplate, parseLabels, parseTaints, KUBELET_VERSION, CONTAINER_RUNTIME_VERSION } from './node-template.js';
 export type { NodeTemplate, Taint } from './node-template.js';
@@ -86,8 +87,10 @@ export async function startHollowNodes(opts: HollowNodesOptions): Promise<Hollow
   const table = new NodeTable(names);
   const limiter = new WriteLimiter(opts.maxInFlight ?? 32);
   let stopped = false;
+  const hbClient = heartbeatClient(opts.client);
   const ctx: HollowContext = {
     client: opts.client,
+    heartbeatClient: hbClient,
     table,
     profile,
     limiter,
@@ -96,6 +99,7 @@ export async function startHollowNodes(opts: HollowNodesOptions): Promise<Hollow
     get stopped() {
       return stopped;
     },
+    nodeRecovered: (i) => pods.nodeRecovered(i),
   };
   const heartbeats = new Heartbeats(ctx, {
     leaseIntervalMs: opts.heartbeatIntervalMs,
@@ -103,7 +107,7 @@ export async function startHollowNodes(opts: HollowNodesOptions): Promise<Hollow
     leaseDurationSeconds: opts.leaseDurationSeconds,
   });
   const pods = new PodLifecycle(ctx, { completeAfterMs: opts.podCompleteAfterMs, workers: opts.podWorkers, informers: opts.informers });
-  const nodeWatch = watchPodCIDRs(ctx);
+  const nodeWatch = watchNodes(ctx, { onNotReady: (i) => heartbeats.reportNow(i) });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -113,6 +117,7 @@ export async function startHollowNodes(opts: HollowNodesOptions): Promise<Hollow
       nodeWatch.stop();
       await pods.stop();
       await limiter.close();
+      hbClient.close();
     })());
 
   const t0 = performance.now();

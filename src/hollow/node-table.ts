@@ -5,6 +5,10 @@
 export const LEASE_BUSY = 1;
 /** A node status write of this node is queued or in flight. */
 export const STATUS_BUSY = 2;
+/** Another status write is due as soon as the one in flight ends (the node was seen not Ready meanwhile). */
+export const STATUS_AGAIN = 4;
+/** A renewal came due while the previous one was still in flight: renew as soon as it ends. */
+export const LEASE_AGAIN = 8;
 
 export class NodeTable {
   readonly names: string[];
@@ -20,8 +24,14 @@ export class NodeTable {
   readonly readySince: Float64Array;
   /** Next pod address offset within the node's pod range. */
   readonly podIpCounter: Uint32Array;
-  /** LEASE_BUSY | STATUS_BUSY. */
+  /** LEASE_BUSY | STATUS_BUSY | STATUS_AGAIN | LEASE_AGAIN. */
   readonly busy: Uint8Array;
+  /**
+   * 1 while the API shows the node's Ready condition not True (the node lifecycle controller
+   * marked it Unknown after late heartbeats) and our status write putting it back has not
+   * succeeded yet. Pod readiness is not restored on such a node until it has.
+   */
+  readonly notReady: Uint8Array;
 
   constructor(names: string[]) {
     const n = names.length;
@@ -33,6 +43,7 @@ export class NodeTable {
     this.readySince = new Float64Array(n);
     this.podIpCounter = new Uint32Array(n);
     this.busy = new Uint8Array(n);
+    this.notReady = new Uint8Array(n);
   }
 
   get size(): number {

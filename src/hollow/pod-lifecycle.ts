@@ -3,6 +3,8 @@
 // something done, and a few workers write through pods/status:
 //   Pending            → Running (podIP, container statuses, Ready)
 //   Running, completes → Succeeded after completeAfterMs (Job pods, restartPolicy Never/OnFailure)
+//   Running, Ready put to False by the node lifecycle controller (MarkPodsNotReady, after late
+//                        heartbeats) → Ready True again once the node is back (readinessRestored)
 //   being deleted      → DELETE with grace 0 and a uid precondition (the kubelet's final delete)
 // Conflicts (our cache was behind) are retried from the cache with backoff.
 import {
@@ -21,7 +23,7 @@ import {
 } from '../client/index.js';
 import { allocatePodIP, cidrPodRange, fallbackPodRange, nodeIP } from './addresses.js';
 import type { HollowContext } from './context.js';
-import { runningStatus, runsToCompletion, succeededStatus } from './pod-status.js';
+import { readinessRestored, readyToRestore, runningStatus, runsToCompletion, succeededStatus } from './pod-status.js';
 
 export const BOUND_PODS_SELECTOR = 'spec.nodeName!=';
 export const NODE_NAME_INDEX = 'spec.nodeName';
@@ -94,10 +96,19 @@ export class PodLifecycle {
 
   /** Enqueues pods of our nodes that need a write; our own Running updates come back here and are ignored. */
   private consider(pod: KObject): void {
-    if (this.ctx.stopped || !this.ctx.table.index.has(pod.spec?.nodeName)) return;
+    if (this.ctx.stopped) return;
+    const i = this.ctx.table.index.get(pod.spec?.nodeName);
+    if (i === undefined) return;
     const phase = pod.status?.phase;
     if (pod.metadata?.deletionTimestamp || (phase !== 'Running' && !terminal(pod)) || (phase === 'Running' && runsToCompletion(pod)))
       this.queue.add(objectKey(pod));
+    else if (phase === 'Running' && !this.ctx.table.notReady[i] && readyToRestore(pod) >= 0) this.queue.add(objectKey(pod));
+  }
+
+  /** Node i is Ready again: its pods marked not ready meanwhile get their readiness back. */
+  nodeRecovered(i: number): void {
+    if (this.ctx.stopped) return;
+    for (const pod of this.informer.byIndex(NODE_NAME_INDEX, this.ctx.table.names[i])) this.consider(pod);
   }
 
   private async sync(key: string): Promise<void> {
@@ -118,7 +129,14 @@ export class PodLifecycle {
       }
       return;
     }
-    if (!runsToCompletion(pod)) return;
+    if (!runsToCompletion(pod)) {
+      if (this.ctx.table.notReady[i]) return; // nodeRecovered() brings it back here
+      const restored = readinessRestored(pod, rfc3339());
+      if (!restored) return;
+      await this.writeStatus(pod, restored);
+      this.ctx.stats.podsReadyRestored++;
+      return;
+    }
     // Running and due to finish (a pod found Running at startup finishes one period from now).
     const now = performance.now();
     let at = this.completeAt.get(meta.uid!);

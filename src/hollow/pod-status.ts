@@ -142,3 +142,32 @@ export function succeededStatus(pod: KObject, now: string): KObject {
   if (prev.initContainerStatuses) status.initContainerStatuses = prev.initContainerStatuses.map((cs: KObject) => (cs.state?.running ? terminate(cs) : cs));
   return status;
 }
+
+/**
+ * The status of a Running pod with its Ready condition put back to what this kubelet reports,
+ * or undefined when it already is, or when someone else's verdict is to be kept. The kubelet's
+ * status manager would overwrite any difference; the hollow kubelet, which runs no probes, only
+ * overwrites a Ready=False that carries no reason, which is what the node lifecycle controller's
+ * MarkPodsNotReady leaves (it flips the status and keeps our reason, and ours has none), and its
+ * own ReadinessGatesNotReady once the gates are met. A Ready=False with any other reason (tests
+ * set ReadinessProbeFailed to simulate a failing probe) stands.
+ */
+export function readinessRestored(pod: KObject, now: string): KObject | undefined {
+  const i = readyToRestore(pod);
+  if (i < 0) return undefined;
+  const next = (pod.status.conditions as KObject[]).slice();
+  next[i] = condition('Ready', 'True', now);
+  return { ...pod.status, conditions: next };
+}
+
+/** Index of the Ready condition readinessRestored() would put back to True, else -1 (cheap: no copies). */
+export function readyToRestore(pod: KObject): number {
+  if (pod.status?.phase !== 'Running' || runsToCompletion(pod) || pod.metadata?.deletionTimestamp) return -1;
+  const conds: KObject[] = pod.status.conditions ?? [];
+  const i = conds.findIndex((c) => c.type === 'Ready');
+  if (i < 0) return -1;
+  const ready = conds[i];
+  if (ready.status === 'True') return -1;
+  if (ready.reason && ready.reason !== 'ReadinessGatesNotReady') return -1;
+  return gatesReady(pod) ? i : -1;
+}

@@ -58,8 +58,11 @@ export function noteNode(ctx: HollowContext, i: number, node: KObject): void {
  * our back is registered again.
  */
 export async function writeNodeStatus(ctx: HollowContext, i: number): Promise<void> {
-  const { table, profile, client } = ctx;
+  const { table, profile } = ctx;
   const name = table.names[i];
+  // Back from Unknown: Ready becomes True again, a new transition like the kubelet reports.
+  const recovering = table.notReady[i] === 1;
+  if (recovering) table.readySince[i] = Date.now();
   const body = {
     apiVersion: 'v1',
     kind: 'Node',
@@ -67,9 +70,14 @@ export async function writeNodeStatus(ctx: HollowContext, i: number): Promise<vo
     status: profile.status(i, name, new Date(table.readySince[i]), new Date()),
   };
   try {
-    const node = await client.nodes.updateStatus(null, body);
+    const node = await ctx.heartbeatClient.nodes.updateStatus(null, body);
     noteNode(ctx, i, node);
     ctx.stats.nodeStatusUpdates++;
+    if (recovering) {
+      table.notReady[i] = 0;
+      ctx.stats.nodesRecovered++;
+      ctx.nodeRecovered(i);
+    }
   } catch (e) {
     if (!isNotFound(e) || ctx.stopped) throw e;
     ctx.log('warning', `node ${name} is gone; registering it again`);
