@@ -21,6 +21,7 @@ import { DaemonSetController } from './daemonset/controller.js';
 import { NodeLifecycleController } from './nodelifecycle/controller.js';
 import { TaintEvictionController } from './nodelifecycle/taint-eviction.js';
 import { HorizontalPodAutoscalerController } from './podautoscaler/controller.js';
+import { PersistentVolumeController } from './persistentvolume/controller.js';
 
 export interface ControllerRegistration {
   /** Upstream name as accepted by --controllers (the "-controller" suffixed form is accepted too). */
@@ -51,4 +52,5 @@ export const CONTROLLER_REGISTRY: ControllerRegistration[] = [
   { name: 'node-lifecycle', create: () => new NodeLifecycleController(), enabledByDefault: true },
   { name: 'taint-eviction', create: () => new TaintEvictionController(), enabledByDefault: true },
   { name: 'horizontalpodautoscaling', create: () => new HorizontalPodAutoscalerController(), enabledByDefault: true },
+  { name: 'persistentvolume-binder', create: () => new PersistentVolumeController(), enabledByDefault: true },
 ];

@@ -14,6 +14,8 @@ export interface ControllerOptions {
   nodeCIDRMaskSize: number;
   /** Terminated pods kept before pod GC deletes the oldest (upstream --terminated-pod-gc-threshold). */
   terminatedPodGCThreshold: number;
+  /** Base directory of volumes the skiff.io/host-path provisioner creates (a class's parameters.basePath wins). */
+  storageDir: string;
 }
 
 export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
@@ -22,6 +24,7 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
   clusterCIDR: '10.42.0.0/16',
   nodeCIDRMaskSize: 24,
   terminatedPodGCThreshold: 12_500,
+  storageDir: '/var/lib/skiff/storage',
 };
 
 export interface ControllerContext {

@@ -5,6 +5,7 @@ import type { Resource } from '../resource.js';
 import type { AdmissionAttributes, MutatingAdmission, ValidatingAdmission } from './types.js';
 import { PriorityAdmission } from './priority.js';
 import { ResourceQuotaAdmission } from './resource-quota.js';
+import { DefaultStorageClassAdmission } from './default-storage-class.js';
 
 export interface AdmissionEnv {
   registry: Registry;
@@ -19,7 +20,7 @@ export function validatingAdmission(env: AdmissionEnv): ValidatingAdmission[] {
 
 /** The mutating plugins, run before validation. */
 export function mutatingAdmission(env: AdmissionEnv): MutatingAdmission[] {
-  return [new PriorityAdmission(env)];
+  return [new PriorityAdmission(env), new DefaultStorageClassAdmission(env)];
 }
 
 export function mutatingChain(plugins: MutatingAdmission[]): (a: AdmissionAttributes) => Promise<void> {
