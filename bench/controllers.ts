@@ -1,25 +1,29 @@
-// Controller manager throughput end to end: a `skiff server --disable-agent` process (API server,
-// scheduler and controller manager in-process), a `skiff hollow-nodes` process with N nodes
-// (default 1,000), then one Deployment of R replicas (default 10,000):
+// Controller manager throughput end to end: a `skiff server --disable-agent
+// --disable-controller-manager` process (API server and scheduler), a `skiff controller-manager`
+// process (so its memory is its own), a `skiff hollow-nodes` process with N nodes (default
+// 1,000), then one Deployment of R replicas (default 10,000):
 //   create   POST the Deployment → every replica created, bound, Running and available
 //            (deployment controller → ReplicaSet controller → scheduler → hollow kubelets → back)
 //   rollout  a new image (default strategy, 25% surge / 25% unavailable) → rollout complete
 //            (what `kubectl rollout status` waits for: all replicas updated and available, no old ones)
 // Reports wall time and pods/s per phase, the milestones on the way (all pods created, all
-// available), the fewest available replicas seen during the rollout, and the server's RSS
-// (before, after each phase, max) and CPU. Pods are followed on one watch (created, bound and
-// Running per image); the Deployment's status is polled every 200 ms.
+// available), the fewest available replicas seen during the rollout, and the RSS (before, after
+// each phase, max) and CPU of the server and of the controller manager. Pods are followed on one
+// watch (created, bound and Running per image); the Deployment's status is polled every 200 ms.
+// Node leases are followed on another watch: the longest gap between two renewals of a node
+// (lateness on the hollow side) and the longest delay from renewTime to the event reaching us.
 //
 // Run: npx tsc -p . && node dist/bench/controllers.js [--nodes 1000] [--replicas 10000] [--quick]
 //        [--timeout-s 900] [--stall-s 60] [--heartbeat-interval 10s] [--cpu-prof [--cpu-prof-dir DIR]]
+//        [--in-process-controllers]   (the controllers inside the server, as `skiff server` runs them)
 // Everything started here is stopped by PID on exit, even after a failure; the data dir is removed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, type KObject, type WatchHandle } from '../src/client/index.js';
-import { startServerProcess, type ServerProcess } from './lib/server-process.js';
+import { freePort } from '../test/helpers/cluster.js';
 import { topSelfTime } from './lib/cpu-profile.js';
 import { cpuSeconds, rssMiB } from './lib/proc.js';
 
@@ -33,11 +37,9 @@ const IMAGE_2 = 'registry.example/web:2';
 // ---- process bookkeeping: everything is stopped by PID, whatever happens ----
 
 const children = new Set<ChildProcess>();
-let server: ServerProcess | undefined;
 let dataDir: string | undefined;
 process.on('exit', () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  if (server && server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGKILL');
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
@@ -49,10 +51,10 @@ const secs = (ms: number) => (ms / 1000).toFixed(1);
 
 // ---- cluster ----
 
-async function startHollow(kubeconfig: string, nodes: number, heartbeat: string): Promise<{ proc: ChildProcess; registrationS: number }> {
-  // Generous client limits and more pod workers: the simulated kubelets should not be what limits pods/s.
-  const args = [SKIFF, 'hollow-nodes', '--count', String(nodes), '--kubeconfig', kubeconfig, '--qps', '20000', '--burst', '40000'];
-  args.push('--max-in-flight', '64', '--pod-workers', '32', '--heartbeat-interval', heartbeat, '--stats-interval', '0');
+const alive = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
+
+/** A child process of ours; its output is kept (first 100 kB) for error messages. */
+function child(args: string[]): { proc: ChildProcess; output: () => string } {
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   let out = '';
@@ -61,14 +63,74 @@ async function startHollow(kubeconfig: string, nodes: number, heartbeat: string)
   };
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
-  const registrationS = await new Promise<number>((res, rej) => {
-    proc.stdout!.on('data', () => {
-      const m = /nodes ready in ([\d.]+)s/.exec(out);
-      if (m) res(Number(m[1]));
-    });
-    proc.once('exit', (code) => rej(new Error(`hollow-nodes exited (${code}) before it was ready:\n${out}`)));
+  return { proc, output: () => out };
+}
+
+/** SIGTERM (so --cpu-prof writes its profile), SIGKILL after 10 s. */
+async function stopChild(proc: ChildProcess): Promise<void> {
+  if (!alive(proc)) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => alive(proc) && proc.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** Resolves once the process printed a line matching re; rejects if it exits first or after timeoutMs. */
+function waitForOutput(c: { proc: ChildProcess; output: () => string }, re: RegExp, what: string, timeoutMs = 30_000): Promise<RegExpExecArray> {
+  return new Promise((res, rej) => {
+    const check = () => {
+      const m = re.exec(c.output());
+      if (m) {
+        cleanup();
+        res(m);
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      rej(new Error(`${what} exited (${code}) before it was ready:\n${c.output()}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      rej(new Error(`${what} not ready after ${timeoutMs} ms:\n${c.output()}`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      c.proc.stdout!.off('data', check);
+      c.proc.off('exit', onExit);
+    };
+    c.proc.stdout!.on('data', check);
+    c.proc.once('exit', onExit);
+    check();
   });
-  return { proc, registrationS };
+}
+
+/** `skiff server --disable-agent --disable-dns` (and --disable-controller-manager unless inProcessControllers). */
+async function startServer(dir: string, nodeArgs: string[], inProcessControllers: boolean): Promise<{ proc: ChildProcess; pid: number; kubeconfig: string }> {
+  const port = await freePort();
+  const kubeconfig = join(dir, 'kubeconfig.yaml');
+  const args = [...nodeArgs, SKIFF, 'server', '--data-dir', dir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1'];
+  args.push('--write-kubeconfig', kubeconfig, '--disable-agent', '--disable-dns');
+  if (!inProcessControllers) args.push('--disable-controller-manager');
+  const c = child(args);
+  await waitForOutput(c, /API server listening/, 'skiff server');
+  return { proc: c.proc, pid: c.proc.pid!, kubeconfig };
+}
+
+/** `skiff controller-manager` with the in-process manager's client limits (1000 qps, burst 2000). */
+async function startControllerManager(kubeconfig: string, nodeArgs: string[]): Promise<{ proc: ChildProcess; pid: number }> {
+  const c = child([...nodeArgs, SKIFF, 'controller-manager', '--kubeconfig', kubeconfig, '--kube-api-qps', '1000', '--kube-api-burst', '2000']);
+  await waitForOutput(c, /controller-manager: running/, 'skiff controller-manager');
+  return { proc: c.proc, pid: c.proc.pid! };
+}
+
+async function startHollow(kubeconfig: string, nodes: number, heartbeat: string): Promise<{ proc: ChildProcess; registrationS: number }> {
+  // Generous client limits and more pod workers: the simulated kubelets should not be what limits pods/s.
+  const args = [SKIFF, 'hollow-nodes', '--count', String(nodes), '--kubeconfig', kubeconfig, '--qps', '20000', '--burst', '40000'];
+  args.push('--max-in-flight', '64', '--pod-workers', '32', '--heartbeat-interval', heartbeat, '--stats-interval', '0');
+  const c = child(args);
+  const m = await waitForOutput(c, /nodes ready in ([\d.]+)s/, 'hollow-nodes', 120_000);
+  return { proc: c.proc, registrationS: Number(m[1]) };
 }
 
 function deployment(replicas: number, image: string): KObject {
@@ -179,6 +241,91 @@ class PodTracker {
   }
 }
 
+/** RSS and CPU of the processes measured (the server, and the controller manager when separate). */
+class Usage {
+  private readonly cpu0: number[];
+  private readonly t0 = now();
+  readonly rssMax: number[];
+
+  constructor(readonly procs: Array<{ name: string; pid: number }>) {
+    this.cpu0 = procs.map((p) => cpuSeconds(p.pid));
+    this.rssMax = procs.map((p) => rssMiB(p.pid));
+  }
+
+  sample(): void {
+    this.procs.forEach((p, i) => (this.rssMax[i] = Math.max(this.rssMax[i], rssMiB(p.pid))));
+  }
+
+  /** "server rss=.. MiB (max ..) cpu=..%; controller-manager rss=..". */
+  summary(): string {
+    this.sample();
+    const s = (now() - this.t0) / 1000;
+    return this.procs
+      .map((p, i) => `${p.name}-rss=${rssMiB(p.pid).toFixed(0)} MiB (max ${this.rssMax[i].toFixed(0)}) ${p.name}-cpu=${(((cpuSeconds(p.pid) - this.cpu0[i]) / s) * 100).toFixed(0)}%`)
+      .join(' ');
+  }
+
+  brief(): string {
+    return this.procs.map((p) => `${p.name} rss=${rssMiB(p.pid).toFixed(0)} MiB`).join(', ');
+  }
+}
+
+/**
+ * Follows the node Leases on one watch: the longest gap between two renewTimes of one node (a
+ * heartbeat late on the hollow side, or a write slow in the server) and the longest delay from
+ * renewTime to the event reaching this watch (the API server's watch fan-out lagging).
+ */
+class LeaseTracker {
+  private readonly last = new Map<string, number>();
+  private watch?: WatchHandle;
+  private stopped = false;
+  maxGapMs = 0;
+  maxGapNode = '';
+  maxDeliveryMs = 0;
+  /** Renewals that came more than the lease duration (40 s) after the previous one. */
+  overGrace = 0;
+
+  constructor(private readonly client: Client) {}
+
+  start(): void {
+    this.watch = this.client.leases.watch('kube-node-lease', {}, {
+      onEvent: (type, lease) => {
+        if (type === 'DELETED' || type === 'BOOKMARK') return;
+        const renew = Date.parse(lease.spec?.renewTime ?? '');
+        if (!Number.isFinite(renew)) return;
+        const name = lease.metadata!.name!;
+        const prev = this.last.get(name);
+        this.last.set(name, renew);
+        if (type === 'ADDED') return; // the initial list: no gap to measure
+        this.maxDeliveryMs = Math.max(this.maxDeliveryMs, Date.now() - renew);
+        if (prev === undefined) return;
+        const gap = renew - prev;
+        if (gap > 40_000) this.overGrace++;
+        if (gap > this.maxGapMs) [this.maxGapMs, this.maxGapNode] = [gap, name];
+      },
+      onClose: () => {
+        if (!this.stopped) this.start();
+      },
+    });
+  }
+
+  /** Resets the maxima (per phase). */
+  reset(): void {
+    this.maxGapMs = 0;
+    this.maxDeliveryMs = 0;
+    this.overGrace = 0;
+  }
+
+  summary(): string {
+    return `lease max-gap=${secs(this.maxGapMs)}s (${this.maxGapNode || '-'}) max-delivery=${secs(this.maxDeliveryMs)}s gaps>40s=${this.overGrace}`;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watch?.abort();
+  }
+}
+
 interface PhaseResult {
   name: string;
   seconds: number;
@@ -186,9 +333,8 @@ interface PhaseResult {
   /** Milestone name → seconds since the phase began. */
   milestones: Map<string, number>;
   minAvailable: number;
-  serverCpuPct: number;
-  rssAfter: number;
-  rssMax: number;
+  usage: string;
+  leases: string;
   last: Status;
 }
 
@@ -196,10 +342,20 @@ interface PhaseResult {
  * Runs start(), then follows the pods of `image` (created → bound → Running, from the watch) and
  * polls the Deployment until its rollout is complete (or the timeout).
  */
-async function phase(client: Client, pods: PodTracker, name: string, image: string, want: number, timeoutMs: number, stallMs: number, start: () => Promise<unknown>): Promise<PhaseResult> {
-  const pid = server!.pid;
-  const cpu0 = cpuSeconds(pid);
-  let rssMax = rssMiB(pid);
+async function phase(
+  client: Client,
+  pods: PodTracker,
+  leases: LeaseTracker,
+  procs: Array<{ name: string; pid: number }>,
+  name: string,
+  image: string,
+  want: number,
+  timeoutMs: number,
+  stallMs: number,
+  start: () => Promise<unknown>,
+): Promise<PhaseResult> {
+  const usage = new Usage(procs);
+  leases.reset();
   const milestones = new Map<string, number>();
   let minAvailable = Infinity;
   let last: Status = { generation: 0, observed: 0, replicas: 0, updated: 0, ready: 0, available: 0 };
@@ -234,29 +390,18 @@ async function phase(client: Client, pods: PodTracker, name: string, image: stri
       log(`  ${name}: no progress for ${secs(stallMs)} s; giving up`);
       break;
     }
-    rssMax = Math.max(rssMax, rssMiB(pid));
+    usage.sample();
     if (t - lastReport >= 5000) {
       lastReport = t;
       log(
         `  ${name}: ${secs(t - t0)} s ${image} pods created=${c.created} bound=${c.bound} running=${c.running}; ` +
-          `deployment replicas=${last.replicas} updated=${last.updated} available=${last.available}; server rss=${rssMiB(pid).toFixed(0)} MiB`,
+          `deployment replicas=${last.replicas} updated=${last.updated} available=${last.available}; ${usage.brief()}`,
       );
     }
     await sleep(200);
   }
   pods.onChange = () => undefined;
-  const seconds = (now() - t0) / 1000;
-  return {
-    name,
-    seconds,
-    done,
-    milestones,
-    minAvailable,
-    serverCpuPct: ((cpuSeconds(pid) - cpu0) / seconds) * 100,
-    rssAfter: rssMiB(pid),
-    rssMax: Math.max(rssMax, rssMiB(pid)),
-    last,
-  };
+  return { name, seconds: (now() - t0) / 1000, done, milestones, minAvailable, usage: usage.summary(), leases: leases.summary(), last };
 }
 
 function formatLine(r: PhaseResult, replicas: number, nodes: number): string {
@@ -264,8 +409,7 @@ function formatLine(r: PhaseResult, replicas: number, nodes: number): string {
   return (
     `controllers ${r.name} replicas=${replicas} nodes=${nodes} ${r.done ? 'complete' : `TIMED OUT (${JSON.stringify(r.last)})`} ` +
     `time=${r.seconds.toFixed(1)} s throughput=${(replicas / r.seconds).toFixed(1)} pods/s ${ms} ` +
-    `min-available=${Number.isFinite(r.minAvailable) ? r.minAvailable : 'n/a'} server-cpu=${r.serverCpuPct.toFixed(0)}% ` +
-    `rss=${r.rssAfter.toFixed(0)} MiB (max ${r.rssMax.toFixed(0)})`
+    `min-available=${Number.isFinite(r.minAvailable) ? r.minAvailable : 'n/a'} ${r.usage}\n  ${r.leases}`
   );
 }
 
@@ -281,6 +425,15 @@ async function diagnose(client: Client): Promise<void> {
 
 // ---- main ----
 
+function printProfile(profDir: string, file: string, label: string, keep: boolean): void {
+  const top = topSelfTime(join(profDir, file), ROOT, 20);
+  log(`${label} cpu profile: busy ${secs(top.busyMs)} s, idle ${secs(top.idleMs)} s; top self time:`);
+  for (const e of top.entries) log(`  ${e.percent.toFixed(1).padStart(5)}%  ${secs(e.ms).padStart(6)} s  ${e.name}`);
+  log('by file:');
+  for (const e of top.files) log(`  ${e.percent.toFixed(1).padStart(5)}%  ${secs(e.ms).padStart(6)} s  ${e.name}`);
+  if (keep) log(`profile kept: ${join(profDir, file)}`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -292,6 +445,7 @@ async function main(): Promise<void> {
       'heartbeat-interval': { type: 'string', default: '10s' },
       'cpu-prof': { type: 'boolean', default: false },
       'cpu-prof-dir': { type: 'string' },
+      'in-process-controllers': { type: 'boolean', default: false },
     },
   });
   const q = values.quick;
@@ -299,13 +453,20 @@ async function main(): Promise<void> {
   const replicas = Number(values.replicas ?? (q ? 1000 : 10_000));
   const timeoutMs = Number(values['timeout-s']) * 1000;
   const stallMs = Number(values['stall-s']) * 1000;
+  const inProcess = values['in-process-controllers']!;
 
   dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-controllers-'));
   const profDir = values['cpu-prof'] ? (values['cpu-prof-dir'] ?? join(dataDir, 'prof')) : undefined;
-  log(`controllers bench: ${nodes} hollow nodes; a Deployment of ${replicas} replicas${profDir ? `; --cpu-prof into ${profDir}` : ''}`);
+  const prof = (name: string) => (profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, name)] : []);
+  log(
+    `controllers bench: ${nodes} hollow nodes; a Deployment of ${replicas} replicas; controllers ${inProcess ? 'in the server' : 'in their own process'}` +
+      `${profDir ? `; --cpu-prof into ${profDir}` : ''}`,
+  );
 
-  server = await startServerProcess({ dataDir, nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [] });
-  const rssStartup = rssMiB(server.pid);
+  const server = await startServer(join(dataDir, 'server'), prof('server'), inProcess);
+  const cm = inProcess ? undefined : await startControllerManager(server.kubeconfig, prof('controller-manager'));
+  const procs = [{ name: 'server', pid: server.pid }, ...(cm ? [{ name: 'controller-manager', pid: cm.pid }] : [])];
+  const rssStartup = procs.map((p) => `${p.name}=${rssMiB(p.pid).toFixed(0)} MiB`).join(' ');
   const hollow = await startHollow(server.kubeconfig, nodes, values['heartbeat-interval']!);
   const client = new Client({ kubeconfig: server.kubeconfig, component: 'bench-controllers', qps: 0 });
   // Nodes Ready before the clock starts (the scheduler sees them through its informer right after).
@@ -318,39 +479,39 @@ async function main(): Promise<void> {
   }
   await client.namespaces.create(null, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   await sleep(2000);
-  const rssBefore = rssMiB(server.pid);
-  log(`controllers rss startup=${rssStartup.toFixed(0)} MiB before=${rssBefore.toFixed(0)} MiB (${nodes} nodes registered in ${hollow.registrationS.toFixed(1)} s)`);
+  const rssBefore = procs.map((p) => `${p.name}=${rssMiB(p.pid).toFixed(0)} MiB`).join(' ');
+  log(`controllers rss startup: ${rssStartup}; before: ${rssBefore} (${nodes} nodes registered in ${hollow.registrationS.toFixed(1)} s)`);
 
   const pods = new PodTracker(client);
   await pods.start();
-  const create = await phase(client, pods, 'create', IMAGE_1, replicas, timeoutMs, stallMs, () => client.deployments.create(NS, deployment(replicas, IMAGE_1)));
+  const leases = new LeaseTracker(client);
+  leases.start();
+  const create = await phase(client, pods, leases, procs, 'create', IMAGE_1, replicas, timeoutMs, stallMs, () => client.deployments.create(NS, deployment(replicas, IMAGE_1)));
   log(formatLine(create, replicas, nodes));
   if (!create.done) await diagnose(client);
   const rollout = create.done
-    ? await phase(client, pods, 'rollout', IMAGE_2, replicas, timeoutMs, stallMs, () =>
+    ? await phase(client, pods, leases, procs, 'rollout', IMAGE_2, replicas, timeoutMs, stallMs, () =>
         client.deployments.patch(NS, NAME, { spec: { template: { spec: { containers: [{ name: 'app', image: IMAGE_2 }] } } } }, 'strategic'),
       )
     : undefined;
   if (rollout) log(formatLine(rollout, replicas, nodes));
   if (rollout && !rollout.done) await diagnose(client);
   pods.stop();
+  leases.stop();
   await sleep(2000);
-  log(`controllers rss before=${rssBefore.toFixed(0)} MiB after=${rssMiB(server.pid).toFixed(0)} MiB hollow-nodes rss=${rssMiB(hollow.proc.pid!).toFixed(0)} MiB`);
+  const rssEnd = procs.map((p) => `${p.name}=${rssMiB(p.pid).toFixed(0)} MiB`).join(' ');
+  log(`controllers rss before: ${rssBefore}; after: ${rssEnd}; hollow-nodes=${rssMiB(hollow.proc.pid!).toFixed(0)} MiB`);
   client.close();
 
-  hollow.proc.kill('SIGTERM');
-  await Promise.race([new Promise((r) => hollow.proc.once('exit', r)), sleep(10_000)]);
-  await server.stop();
+  await stopChild(hollow.proc);
+  if (cm) await stopChild(cm.proc);
+  await stopChild(server.proc);
   if (profDir) {
-    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-    if (!file) log(`no .cpuprofile in ${profDir}`);
-    else {
-      const top = topSelfTime(join(profDir, file), ROOT, 20);
-      log(`server cpu profile: busy ${secs(top.busyMs)} s, idle ${secs(top.idleMs)} s; top self time:`);
-      for (const e of top.entries) log(`  ${e.percent.toFixed(1).padStart(5)}%  ${secs(e.ms).padStart(6)} s  ${e.name}`);
-      log('by file:');
-      for (const e of top.files) log(`  ${e.percent.toFixed(1).padStart(5)}%  ${secs(e.ms).padStart(6)} s  ${e.name}`);
-      if (values['cpu-prof-dir']) log(`profile kept: ${join(profDir, file)}`);
+    for (const name of ['server', 'controller-manager']) {
+      const dir = join(profDir, name);
+      const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+      if (file) printProfile(dir, file, name, values['cpu-prof-dir'] !== undefined);
+      else if (name === 'server' || cm) log(`no .cpuprofile in ${dir}`);
     }
   }
   if (!create.done || (rollout && !rollout.done)) process.exitCode = 1;
