@@ -6,14 +6,21 @@
 //   anti     5,000 pods with required pod anti-affinity on the hostname, in groups of 5
 //   spread   5,000 pods with a zone topology spread constraint (maxSkew 1, DoNotSchedule)
 // For each: pods/s from the first create to the last binding (seen on a watch), the e2e latency
-// of each pod from its create request to its binding (p50/p99; the scheduler's own per-attempt
-// histogram is not exposed outside the server process), and the server's RSS and CPU.
+// of each pod from its create request to its binding (p50/p99), the scheduler's own per-attempt
+// and per-cycle latency (p50/p99), and the server's RSS and CPU.
+//
+// The scheduler's own per-attempt latency histogram and its process memory come from a stats line
+// it logs every second (SKIFF_SCHEDULER_STATS_INTERVAL_MS=1000). With --scheduler-process the
+// scheduler runs as `skiff scheduler --kubeconfig` next to `skiff server --disable-scheduler`,
+// so its memory and CPU are its own.
 //
 // Run: npx tsc -p . && node dist/bench/scheduler.js [--nodes 5000] [--quick] [--plain N --anti N
-//        --spread N] [--creators 32] [--heartbeat-interval 10s] [--cpu-prof [--cpu-prof-dir DIR]]
+//        --spread N] [--creators 32] [--heartbeat-interval 10s] [--scheduler-process]
+//        [--cpu-prof [--cpu-prof-dir DIR]]
 // Everything started here is stopped by PID on exit, even after a failure; the data dir is removed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +29,8 @@ import { startServerProcess, type ServerProcess } from './lib/server-process.js'
 import { topSelfTime } from './lib/cpu-profile.js';
 import { percentile } from './lib/stats.js';
 import { cpuSeconds, rssMiB } from './lib/proc.js';
+import { freePort } from '../test/helpers/cluster.js';
+import { percentileMs, subtractSparse } from '../src/scheduler/metrics.js';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
 const SKIFF = join(ROOT, 'bin', 'skiff');
@@ -32,6 +41,8 @@ const HOSTNAME = 'kubernetes.io/hostname';
 
 const children = new Set<ChildProcess>();
 let server: ServerProcess | undefined;
+/** The process the scheduler runs in: the server, or `skiff scheduler` with --scheduler-process. */
+let schedulerPid = 0;
 let dataDir: string | undefined;
 process.on('exit', () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -43,6 +54,50 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (s: string) => process.stdout.write(`${s}\n`);
+
+// ---- the scheduler's own figures: a stats line every second (SKIFF_SCHEDULER_STATS_INTERVAL_MS) ----
+
+interface SchedStats {
+  attempts: number;
+  scheduled: number;
+  unschedulable: number;
+  errors: number;
+  cycle: Array<[number, number]>;
+  attempt: Array<[number, number]>;
+  rssMiB: number;
+  heapUsedMiB: number;
+}
+let latestStats: SchedStats | undefined;
+let statsSeen = 0;
+
+function readStats(proc: ChildProcess): void {
+  let buf = '';
+  const onData = (d: Buffer) => {
+    buf += d;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const i = line.indexOf('scheduler stats ');
+      if (i < 0) continue;
+      try {
+        latestStats = JSON.parse(line.slice(i + 'scheduler stats '.length));
+        statsSeen++;
+      } catch {
+        /* a partial line */
+      }
+    }
+  };
+  proc.stdout?.on('data', onData);
+  proc.stderr?.on('data', onData);
+}
+
+/** The next stats line (so it covers everything until now). */
+async function freshStats(): Promise<SchedStats | undefined> {
+  const seen = statsSeen;
+  for (const end = Date.now() + 3000; statsSeen === seen && Date.now() < end; ) await sleep(50);
+  return latestStats;
+}
 
 // ---- workloads ----
 
@@ -87,6 +142,14 @@ interface PhaseResult {
   serverCpuPct: number;
   maxPending: number;
   check: string;
+  /** The scheduler's own latencies over the phase (ms), and its process RSS. */
+  attemptP50?: number;
+  attemptP99?: number;
+  cycleP50?: number;
+  cycleP99?: number;
+  attempts?: number;
+  schedRssMax?: number;
+  schedCpuPct?: number;
 }
 
 /** Creates `count` pods of a workload in its own namespace and waits until all are bound. */
@@ -127,11 +190,17 @@ async function runPhase(client: Client, w: Workload, count: number, opts: { crea
 
   const pid = server!.pid;
   const cpu0 = cpuSeconds(pid);
+  const schedCpu0 = schedulerPid !== pid ? cpuSeconds(schedulerPid) : 0;
   let rssMax = rssMiB(pid);
+  let schedRssMax = rssMiB(schedulerPid);
+  const stats0 = await freshStats();
   let maxPending = 0;
   let samples = 0;
   const sampler = setInterval(() => {
-    if (++samples % 5 === 0) rssMax = Math.max(rssMax, rssMiB(pid));
+    if (++samples % 5 === 0) {
+      rssMax = Math.max(rssMax, rssMiB(pid));
+      schedRssMax = Math.max(schedRssMax, rssMiB(schedulerPid));
+    }
     // Created but not yet bound: stays small while the scheduler keeps up with the creators.
     maxPending = Math.max(maxPending, Math.min(next, count) - boundCount);
   }, 100);
@@ -166,6 +235,20 @@ async function runPhase(client: Client, w: Workload, count: number, opts: { crea
   const end = boundCount === count ? lastBind : now();
   const seconds = (end - t0) / 1000;
   const serverCpuPct = ((cpuSeconds(pid) - cpu0) / seconds) * 100;
+  const schedCpuPct = schedulerPid !== pid ? ((cpuSeconds(schedulerPid) - schedCpu0) / seconds) * 100 : undefined;
+  const stats1 = await freshStats();
+  let lat: Partial<PhaseResult> = {};
+  if (stats0 && stats1) {
+    const attempt = subtractSparse(stats1.attempt, stats0.attempt);
+    const cycle = subtractSparse(stats1.cycle, stats0.cycle);
+    lat = {
+      attemptP50: percentileMs(attempt, 50),
+      attemptP99: percentileMs(attempt, 99),
+      cycleP50: percentileMs(cycle, 50),
+      cycleP99: percentileMs(cycle, 99),
+      attempts: stats1.attempts - stats0.attempts,
+    };
+  }
   const latencies: number[] = [];
   for (let i = 0; i < count; i++) if (!Number.isNaN(bound[i])) latencies.push(bound[i] - created[i]);
   latencies.sort((a, b) => a - b);
@@ -200,6 +283,9 @@ async function runPhase(client: Client, w: Workload, count: number, opts: { crea
     serverCpuPct,
     maxPending,
     check,
+    ...lat,
+    schedRssMax: schedulerPid !== pid ? Math.max(schedRssMax, rssMiB(schedulerPid)) : undefined,
+    schedCpuPct,
   };
 }
 
@@ -246,15 +332,81 @@ async function waitSchedulerSeesNodes(client: Client, nodes: number): Promise<Ma
   return new Map(list.items.map((n) => [n.metadata!.name!, n.metadata?.labels?.[ZONE] ?? '']));
 }
 
+/** `skiff server --disable-agent --disable-scheduler` (startServerProcess takes no server flags). */
+async function startServerWithoutScheduler(dataDir: string, nodeArgs: string[]): Promise<ServerProcess> {
+  const port = await freePort();
+  const kubeconfig = join(dataDir, 'kubeconfig.yaml');
+  const args = [...nodeArgs, SKIFF, 'server', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1'];
+  args.push('--write-kubeconfig', kubeconfig, '--disable-agent', '--disable-scheduler');
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  let out = '';
+  const keep = (d: Buffer) => {
+    if (out.length < 50_000) out += d;
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const alive = () => proc.exitCode === null && proc.signalCode === null;
+  const ready = () =>
+    new Promise<boolean>((res) => {
+      const req = https.get({ host: '127.0.0.1', port, path: '/readyz', rejectUnauthorized: false, timeout: 1000 }, (r) => {
+        r.resume();
+        res(r.statusCode === 200);
+      });
+      req.on('error', () => res(false));
+      req.on('timeout', () => (req.destroy(), res(false)));
+    });
+  for (const deadline = Date.now() + 20_000; !(await ready()); await sleep(50)) {
+    if (!alive() || Date.now() > deadline) throw new Error(`skiff server did not become ready:\n${out}`);
+  }
+  return {
+    pid: proc.pid!,
+    port,
+    kubeconfig,
+    proc,
+    async stop() {
+      if (!alive()) return;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => alive() && proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** `skiff scheduler` against the server, with client limits high enough not to throttle binding. */
+async function startSchedulerProcess(kubeconfig: string): Promise<ChildProcess> {
+  const args = [SKIFF, 'scheduler', '--kubeconfig', kubeconfig, '--leader-elect=false', '--kube-api-qps', '20000', '--kube-api-burst', '40000'];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => {
+    if (out.length < 100_000) out += d;
+  });
+  await new Promise<void>((res, rej) => {
+    const check = () => /skiff scheduler: running as/.test(out) && res();
+    proc.stdout!.on('data', check);
+    proc.once('exit', (code) => rej(new Error(`skiff scheduler exited (${code}):\n${out}`)));
+  });
+  return proc;
+}
+
 // ---- main ----
 
 function formatLine(r: PhaseResult, nodes: number): string {
   const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : 'n/a');
+  const ms2 = (v: number) => (Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v.toFixed(0)) : 'n/a');
   return (
     `scheduler ${r.workload} pods=${r.pods} nodes=${nodes} bound=${r.bound} throughput=${(r.bound / r.seconds).toFixed(1)} pods/s ` +
     `e2e-latency p50=${ms(percentile(r.latencies, 50))} ms p99=${ms(percentile(r.latencies, 99))} ms ` +
     `rss=${r.rssAfter.toFixed(0)} MiB (max ${r.rssMax.toFixed(0)}) server-cpu=${r.serverCpuPct.toFixed(0)}% ` +
-    `create=${(r.pods / r.createSeconds).toFixed(0)} pods/s max-pending=${r.maxPending}${r.check}`
+    `create=${(r.pods / r.createSeconds).toFixed(0)} pods/s max-pending=${r.maxPending}${r.check}` +
+    (r.attempts !== undefined
+      ? `\n  scheduler: attempts=${r.attempts} attempt p50=${ms2(r.attemptP50!)} ms p99=${ms2(r.attemptP99!)} ms cycle p50=${ms2(r.cycleP50!)} ms p99=${ms2(r.cycleP99!)} ms`
+      : '') +
+    (r.schedRssMax !== undefined ? ` scheduler-process rss max ${r.schedRssMax.toFixed(0)} MiB cpu=${r.schedCpuPct!.toFixed(0)}%` : '')
   );
 }
 
@@ -272,6 +424,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
       'cpu-prof-dir': { type: 'string' },
+      'scheduler-process': { type: 'boolean', default: false },
     },
   });
   const q = values.quick;
@@ -289,7 +442,20 @@ async function main(): Promise<void> {
   const profDir = values['cpu-prof'] ? (values['cpu-prof-dir'] ?? join(dataDir, 'prof')) : undefined;
   log(`scheduler bench: ${nodes} hollow nodes; pods plain=${counts.plain} anti=${counts.anti} (groups of ${groupSize}) spread=${counts.spread}; ${creators} creators${profDir ? `; --cpu-prof into ${profDir}` : ''}`);
 
-  server = await startServerProcess({ dataDir, nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [] });
+  process.env.SKIFF_SCHEDULER_STATS_INTERVAL_MS = '1000';
+  const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+  let schedProc: ChildProcess | undefined;
+  if (values['scheduler-process']) {
+    server = await startServerWithoutScheduler(dataDir, nodeArgs);
+    schedProc = await startSchedulerProcess(server.kubeconfig);
+    schedulerPid = schedProc.pid!;
+    readStats(schedProc);
+    log(`scheduler: separate process (skiff scheduler, pid ${schedulerPid}), rss at start ${rssMiB(schedulerPid).toFixed(0)} MiB`);
+  } else {
+    server = await startServerProcess({ dataDir, nodeArgs });
+    schedulerPid = server.pid;
+    readStats(server.proc);
+  }
   const rssStartup = rssMiB(server.pid);
   const t0 = now();
   const hollow = await startHollow(server.kubeconfig, nodes, values['heartbeat-interval']!);
@@ -298,6 +464,7 @@ async function main(): Promise<void> {
   const readyS = (now() - t0) / 1000;
   await sleep(2000);
   const rssBefore = rssMiB(server.pid);
+  if (schedProc) log(`scheduler-process rss after=${nodes}-nodes ${rssMiB(schedulerPid).toFixed(0)} MiB`);
   log(`scheduler rss after=startup ${rssStartup.toFixed(0)} MiB; after=${nodes}-nodes ${rssBefore.toFixed(0)} MiB (nodes registered in ${hollow.registrationS.toFixed(1)} s, in the scheduler's cache ${readyS.toFixed(1)} s after start)`);
 
   const results: PhaseResult[] = [];
@@ -308,9 +475,18 @@ async function main(): Promise<void> {
     results.push(r);
     log(formatLine(r, nodes));
   }
-  log(`scheduler rss after=all ${rssMiB(server.pid).toFixed(0)} MiB hollow-nodes rss=${rssMiB(hollow.proc.pid!).toFixed(0)} MiB`);
+  const last = await freshStats();
+  log(
+    `scheduler rss after=all ${rssMiB(server.pid).toFixed(0)} MiB hollow-nodes rss=${rssMiB(hollow.proc.pid!).toFixed(0)} MiB` +
+      (schedProc ? ` scheduler-process rss=${rssMiB(schedulerPid).toFixed(0)} MiB` : '') +
+      (last ? ` (scheduler's process: heap used ${last.heapUsedMiB} MiB; ${last.attempts} attempts, ${last.errors} errors)` : ''),
+  );
   client.close();
 
+  if (schedProc) {
+    schedProc.kill('SIGTERM');
+    await Promise.race([new Promise((r) => schedProc!.once('exit', r)), sleep(10_000)]);
+  }
   hollow.proc.kill('SIGTERM');
   await Promise.race([new Promise((r) => hollow.proc.once('exit', r)), sleep(10_000)]);
   await server.stop();

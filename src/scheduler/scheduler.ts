@@ -26,6 +26,7 @@ import { Code, CycleState, type ClusterEvent, type ClusterEventAction, type List
 import { FitError, scheduledMessage } from './messages.js';
 import { DEFAULT_PLUGINS, inTreeRegistry } from './plugins/index.js';
 import { SchedulingQueue, type QueuedPodInfo } from './queue.js';
+import { LatencyHistogram } from './metrics.js';
 
 export interface StartSchedulerOptions {
   client: Client;
@@ -126,6 +127,10 @@ export class Scheduler {
   readonly log: (msg: string) => void;
   /** Scheduling-cycle statistics (the synchronous part, up to the start of binding). */
   readonly stats = { attempts: 0, scheduled: 0, unschedulable: 0, errors: 0, cycleMsTotal: 0 };
+  /** The synchronous scheduling cycle (upstream: scheduling_algorithm_duration plus assume/reserve/permit). */
+  readonly cycleLatency = new LatencyHistogram();
+  /** Whole attempts: cycle start to binding done, or to the failure (upstream: scheduling_attempt_duration). */
+  readonly attemptLatency = new LatencyHistogram();
 
   constructor(
     readonly client: Client,
@@ -339,6 +344,26 @@ export class Scheduler {
     }, 1000);
     t.unref?.();
     this.timers.push(t);
+    // Benchmarks read the latency histograms and memory from a periodic log line.
+    const statsMs = Number(process.env.SKIFF_SCHEDULER_STATS_INTERVAL_MS ?? 0);
+    if (statsMs > 0) {
+      const st = setInterval(() => this.log(`scheduler stats ${JSON.stringify(this.statsSnapshot())}`), statsMs);
+      st.unref?.();
+      this.timers.push(st);
+    }
+  }
+
+  /** Counters, cumulative latency histograms (sparse buckets, see metrics.ts) and process memory. */
+  statsSnapshot(): Record<string, unknown> {
+    const mem = process.memoryUsage();
+    return {
+      ...this.stats,
+      cycle: this.cycleLatency.toSparse(),
+      attempt: this.attemptLatency.toSparse(),
+      rssMiB: Math.round(mem.rss / 2 ** 20),
+      heapUsedMiB: Math.round(mem.heapUsed / 2 ** 20),
+      cachedPods: this.cache.podCount(),
+    };
   }
 
   /** Schedules until signal aborts (or stop()). Resolves when the loop has ended. */
@@ -402,7 +427,7 @@ export class Scheduler {
     try {
       nodeName = (await fwk.schedulePod(state, pod, this.snapshot)).nodeName;
     } catch (e) {
-      this.stats.cycleMsTotal += performance.now() - start;
+      this.endCycle(start, true);
       if (e instanceof FitError) {
         q.unschedulablePlugins = e.diagnosis.unschedulablePlugins;
         const nominated = (e as FitErrorWithNomination).nominatedNodeName;
@@ -420,23 +445,31 @@ export class Scheduler {
     if (!reserve.isSuccess()) {
       fwk.runReservePluginsUnreserve(state, assumed, nodeName);
       this.cache.forgetPod(assumed);
-      this.stats.cycleMsTotal += performance.now() - start;
+      this.endCycle(start, true);
       return this.failWithStatus(fwk, q, reserve, cycle);
     }
     const permit = fwk.runPermitPlugins(state, assumed, nodeName);
     if (!permit.isSuccess() && permit.code !== Code.Wait) {
       fwk.runReservePluginsUnreserve(state, assumed, nodeName);
       this.cache.forgetPod(assumed);
-      this.stats.cycleMsTotal += performance.now() - start;
+      this.endCycle(start, true);
       return this.failWithStatus(fwk, q, permit, cycle);
     }
     this.queue.deleteNominated(pod);
-    this.stats.cycleMsTotal += performance.now() - start;
-    const binding = this.bindingCycle(fwk, state, q, assumed, nodeName, cycle).catch((e) =>
+    this.endCycle(start, false);
+    const binding = this.bindingCycle(fwk, state, q, assumed, nodeName, cycle, start).catch((e) =>
       this.log(`scheduler: binding ${nsName(pod)}: ${(e as Error)?.stack ?? e}`),
     );
     this.bindings.add(binding);
     void binding.finally(() => this.bindings.delete(binding));
+  }
+
+  /** The synchronous part of a cycle ended; a failed cycle also ends the attempt. */
+  private endCycle(start: number, failed: boolean): void {
+    const ms = performance.now() - start;
+    this.stats.cycleMsTotal += ms;
+    this.cycleLatency.observe(ms);
+    if (failed) this.attemptLatency.observe(ms);
   }
 
   private failWithStatus(fwk: Framework, q: QueuedPodInfo, st: Status, cycle: number): void {
@@ -446,8 +479,9 @@ export class Scheduler {
     } else this.handleFailure(fwk, q, 'SchedulerError', st.reasons.join(', '), cycle, true);
   }
 
-  private async bindingCycle(fwk: Framework, state: CycleState, q: QueuedPodInfo, assumed: Pod, nodeName: string, cycle: number): Promise<void> {
+  private async bindingCycle(fwk: Framework, state: CycleState, q: QueuedPodInfo, assumed: Pod, nodeName: string, cycle: number, start: number): Promise<void> {
     const fail = (st: Status) => {
+      this.attemptLatency.observe(performance.now() - start);
       fwk.runReservePluginsUnreserve(state, assumed, nodeName);
       this.cache.forgetPod(assumed);
       // The assumed pod's resources are free again: pods it kept out may fit now.
@@ -476,6 +510,7 @@ export class Scheduler {
     }
     this.cache.finishBinding(assumed);
     this.stats.scheduled++;
+    this.attemptLatency.observe(performance.now() - start);
     const pod = q.podInfo.pod;
     this.recorders
       .get(fwk.schedulerName)
