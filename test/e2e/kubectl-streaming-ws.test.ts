@@ -168,6 +168,26 @@ describe('kubectl 1.32 streaming over WebSocket (translated to SPDY for containe
     assert.match(r.stderr, /container nope is not valid for pod web/);
   });
 
+  it('kubectl exec -it: a TTY, its size sent on the resize channel', async () => {
+    // script(1) gives kubectl a terminal of a known size.
+    const cmd = "stty cols 101 rows 31; kubectl -v=8 exec -it web -c web -- sh -c 'stty size; tty; exit 4'";
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const p = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, KUBECONFIG: s.kubeconfig } });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
+      p.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out });
+      });
+    });
+    assert.match(r.out, /^31 101\r?$/m, r.out);
+    assert.match(r.out, /^\/dev\/pts\/\d+\r?$/m, r.out);
+    assert.equal(protocolUsed(r.out), 'websocket', r.out);
+    assert.equal(r.code, 4, r.out);
+  });
+
   it('kubectl cp both ways over WebSocket', async () => {
     const src = join(dir, 'up.bin');
     const content = Buffer.concat([Buffer.from('head\n'), Buffer.alloc(300_000, 7), Buffer.from('\ntail\n')]);

@@ -7,8 +7,8 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { translateRemoteCommand, type RemoteCommandStreams } from '../../../src/apiserver/streaming/remotecommand-translator.js';
-import { tunnelPortForward } from '../../../src/apiserver/streaming/portforward-tunnel.js';
+import { remoteCommandTranslations, translateRemoteCommand, type RemoteCommandStreams } from '../../../src/apiserver/streaming/remotecommand-translator.js';
+import { portForwardTunnels, tunnelPortForward } from '../../../src/apiserver/streaming/portforward-tunnel.js';
 import { tunneledSpdyProtocols, wantsRemoteCommandV5 } from '../../../src/apiserver/streaming/protocols.js';
 import { startFakeKubelet, type FakeKubelet, type ServerConn } from './fake-kubelet.js';
 
@@ -112,8 +112,10 @@ describe('WebSocket v5 exec/attach translated to SPDY; port-forward tunnelled', 
   const channel = (r: WsResult, ch: number) => Buffer.concat(r.messages.filter((m) => m[0] === ch).map((m) => m.subarray(1))).toString();
 
   it('negotiates v5, announces itself on stdout, relays stdout/stderr, Success on channel 3 then close 1000', async () => {
+    const before = remoteCommandTranslations.started;
     const r = await run('/front/exec/ns/pod/c?command=hello&output=1&error=1');
     assert.equal(r.protocol, 'v5.channel.k8s.io');
+    assert.equal(remoteCommandTranslations.started, before + 1);
     assert.deepEqual([...r.messages[0]], [1], 'first an empty stdout message');
     assert.equal(channel(r, 1), 'hello\n');
     assert.equal(channel(r, 2), 'warn\n');
@@ -181,8 +183,10 @@ describe('WebSocket v5 exec/attach translated to SPDY; port-forward tunnelled', 
 
   it("port-forward: SPDY/3.1+portforward.k8s.io is answered with the kubelet's choice and bytes pass untouched", async () => {
     const payload = Buffer.alloc(200_000, 0xab);
+    const before = portForwardTunnels.started;
     const c = await rawWebSocket(frontPort, '/front/portForward/ns/pod?port=80', 'SPDY/3.1+portforward.k8s.io');
     assert.equal(c.status, 101);
+    assert.equal(portForwardTunnels.started, before + 1);
     assert.equal(c.headers['sec-websocket-protocol'], 'SPDY/3.1+portforward.k8s.io');
     c.send(payload.subarray(0, 1000));
     c.send(payload.subarray(1000));
