@@ -56,7 +56,7 @@ export interface ApiServerOptions {
   nodePortRange?: string;
   /** Node join token (bare secret or K10 token); generated into the data dir when absent. */
   token?: string;
-  /** How often the metrics.k8s.io scraper reads kubelets' /metrics/resource (default 15 s; 0: never). */
+  /** How often the metrics.k8s.io scraper reads kubelets' /metrics/resource (default 15 s; 0: no metrics API at all). */
   metricResolutionMs?: number;
 }
 
@@ -104,7 +104,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     node: (name) => lookup('nodes')(undefined, name),
   });
   const discovery = new Discovery(
-    [...resources, ...metricsResourceDefs.map(toResource)],
+    [...resources, ...(opts.metricResolutionMs === 0 ? [] : metricsResourceDefs.map(toResource))],
     new Map([
       [core('serviceaccounts'), [{ name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } }]],
       [
@@ -122,7 +122,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ]),
   );
   const kubelet = await kubeletConnection(pki);
-  const metrics = new MetricsService({ registry, nodes: core('nodes'), pods: core('pods'), kubelet, resolutionMs: opts.metricResolutionMs });
+  const metrics = opts.metricResolutionMs === 0 ? undefined : new MetricsService({ registry, nodes: core('nodes'), pods: core('pods'), kubelet, resolutionMs: opts.metricResolutionMs });
   const env: HandlerEnv = { registry, cache, patch, tokens, kubelet };
   let ready = false;
 
@@ -215,7 +215,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const list = discovery.resourceList(parts[1], parts[2]);
       if (list) return sendJson(res, 200, list);
     }
-    if (parts[0] === 'apis' && parts[1] === METRICS_GROUP && parts[2] === METRICS_VERSION && parts.length > 3)
+    if (metrics && parts[0] === 'apis' && parts[1] === METRICS_GROUP && parts[2] === METRICS_VERSION && parts.length > 3)
       return handleMetricsRequest(metrics, req, res, parts.slice(3), q);
     const info = parseResourcePath(path);
     if (!info) throw pathNotFound();
@@ -251,7 +251,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     },
     async close() {
       ready = false;
-      metrics.stop();
+      metrics?.stop();
       inProcess.closeAllConnections();
       compactor.stop();
       cache.stop();

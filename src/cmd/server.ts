@@ -31,7 +31,7 @@ const USAGE = `Usage: skiff server [flags]
   --iptables-backend B           service proxy backend: auto (the one holding the node's rules), nft, legacy, default (default auto)
   --token TOKEN                  node join token (default: generated into DATA_DIR/server/token)
   --node-monitor-grace-period D  how long a node may miss heartbeats before NotReady (default 40s)
-  --metric-resolution D          how often kubelets are scraped for metrics.k8s.io (kubectl top; default 15s, 0 disables)
+  --metric-resolution D          how often kubelets are scraped for metrics.k8s.io (kubectl top; default 15s; 0: no metrics API)
   --disable-scheduler, --disable-controller-manager, --disable-dns, --disable-agent
 `;
 

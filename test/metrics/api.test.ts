@@ -212,3 +212,18 @@ describe('metrics.k8s.io served by skiff server from kubelet /metrics/resource',
     await assert.rejects(resourceMetricsFromApi(client)('default', 'app=nothing', 'cpu'), /no metrics returned/);
   });
 });
+
+describe('skiff server --metric-resolution 0', { timeout: 60_000 }, () => {
+  it('serves no metrics API, like a cluster without metrics-server', async () => {
+    const s = await startServer({ apiOnly: true, extraArgs: ['--metric-resolution', '0'] });
+    try {
+      const r = await s.kubectl(['top', 'node']);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr.trim(), 'error: Metrics API not available');
+      const raw = await s.kubectl(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/nodes']);
+      assert.match(raw.stderr, /NotFound/);
+    } finally {
+      await s.stop();
+    }
+  });
+});
