@@ -137,25 +137,44 @@ export function synStreamFrame(streamId: number, headerBlock: Buffer, flags = 0,
 
 /** Splits a byte stream into frames; payloads are views into the received chunks where possible. */
 export class FrameReader {
-  private buf: Buffer = Buffer.alloc(0);
+  /** Bytes of an incomplete frame, kept as received until the frame is whole (one concat then). */
+  private pending: Buffer[] = [];
+  private pendingSize = 0;
+  /** Bytes the incomplete frame needs in all (8 until its header is known). */
+  private need = 8;
 
   /** Appends chunk and returns the frames now complete. */
   push(chunk: Buffer): Frame[] {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    if (this.pending.length) {
+      this.pending.push(chunk);
+      this.pendingSize += chunk.length;
+      if (this.pendingSize < this.need) return [];
+      chunk = Buffer.concat(this.pending, this.pendingSize);
+      this.pending = [];
+      this.pendingSize = 0;
+    }
     const out: Frame[] = [];
     let off = 0;
-    while (this.buf.length - off >= 8) {
-      const w0 = this.buf.readUInt32BE(off);
-      const w1 = this.buf.readUInt32BE(off + 4);
+    while (chunk.length - off >= 8) {
+      const w0 = chunk.readUInt32BE(off);
+      const w1 = chunk.readUInt32BE(off + 4);
       const length = w1 & 0xffffff;
-      if (this.buf.length - off < 8 + length) break;
-      const payload = this.buf.subarray(off + 8, off + 8 + length);
+      if (chunk.length - off < 8 + length) {
+        this.need = 8 + length;
+        break;
+      }
+      const payload = chunk.subarray(off + 8, off + 8 + length);
       const flags = w1 >>> 24;
       if (w0 & 0x80000000) out.push({ kind: 'control', type: w0 & 0xffff, flags, payload });
       else out.push({ kind: 'data', streamId: w0 & 0x7fffffff, flags, data: payload });
       off += 8 + length;
     }
-    this.buf = off === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(off);
+    if (off < chunk.length) {
+      if (chunk.length - off < 8) this.need = 8;
+      const rest = chunk.subarray(off);
+      this.pending.push(rest);
+      this.pendingSize = rest.length;
+    }
     return out;
   }
 }
