@@ -117,7 +117,8 @@ export function handleMetricsRequest(src: MetricsApiSource, req: IncomingMessage
     let item: KObject | undefined;
     if (plural === 'nodes') {
       const node = src.getNode(name);
-      if (!node) throw notFound('', 'nodes', name);
+      // metrics-server looks nodes up in a typed lister, whose NotFound names the resource "node".
+      if (!node) throw notFound('', 'node', name);
       item = nodeMetricsOf(src, node, now);
       if (!item) throw notFound(METRICS_GROUP, 'nodemetrics', name);
     } else {

@@ -131,7 +131,7 @@ describe('metrics.k8s.io served by skiff server from kubelet /metrics/resource',
     const raw = await s.kubectl(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/nosuch']);
     assert.match(raw.stderr, /NotFound/);
     r = await s.kubectl(['top', 'node', 'nosuch']);
-    assert.equal(r.stderr.trim(), 'Error from server (NotFound): nodes "nosuch" not found');
+    assert.equal(r.stderr.trim(), 'Error from server (NotFound): node "nosuch" not found');
     await s.k('delete', 'pod', 'young', '--wait=false');
   });
 
