@@ -9,6 +9,7 @@ import { EndpointSliceCache, sameEndpoints, type ServiceEndpoints } from './endp
 import { Iptables, type IptablesFlavor, type SavedTable } from './iptables.js';
 import { generateRules, JUMP_RULES, type GeneratedRules, type JumpRule, type RulesConfig } from './rules.js';
 import { hostRunner, type CommandRunner } from './runner.js';
+import { deleteConntrack, staleUdpFilters, type ConntrackFilter } from './conntrack.js';
 import { samePorts, servicePorts, type ServicePortInfo } from './service-port.js';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
@@ -34,6 +35,10 @@ export interface ProxierOptions {
    * count; 0 = one transaction, the default on legacy, which swaps the whole table per commit).
    */
   maxChainsPerTransaction?: number;
+  /** Node ports answer on 127.0.0.1 (default true, as upstream; sets route_localnet=1). */
+  localhostNodePorts?: boolean;
+  /** Delete stale UDP conntrack entries after syncs (default true; needs the conntrack tool). */
+  conntrackCleanup?: boolean;
   /** Delay before retrying a failed sync (default 5 s). */
   retryPeriodMs?: number;
   log?: (level: 'info' | 'error', msg: string) => void;
@@ -59,6 +64,11 @@ export class Proxier {
   private servicesSynced = false;
   private slicesSynced = false;
   private lastActive = new Set<string>();
+  /** What the last applied sync used, per service (for UDP conntrack cleanup). */
+  private readonly appliedServices = new Map<string, ServicePortInfo[]>();
+  private readonly appliedEndpoints = new Map<string, ServiceEndpoints>();
+  private localnetChecked = false;
+  private conntrackWarned = false;
   private timer: NodeJS.Timeout | undefined;
   private fullTimer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
@@ -219,6 +229,7 @@ export class Proxier {
       existing = [...(nat?.chains ?? [])].filter(isServiceChain);
       missingJumps = JUMP_RULES.filter((j) => !hasJump(saved.get(j.table), j));
     }
+    if (!this.localnetChecked && (this.opts.localhostNodePorts ?? true)) await this.enableLocalnet();
     const maxChainsPerTransaction = this.opts.maxChainsPerTransaction ?? ((await this.iptables.isNft()) ? NFT_CHAINS_PER_TRANSACTION : 0);
     const t0 = performance.now();
     const rules = generateRules({ services: this.services, endpoints: this.endpoints }, this.cfg, {
@@ -237,11 +248,44 @@ export class Proxier {
     }
     const t2 = performance.now();
     this.lastActive = rules.activeChains;
+    await this.cleanupConntrack(changed);
     if (full) this.needFullSync = false;
     this.lastError = undefined;
     this.lastResult = { full, saveMs: t0 - ts, generateMs: t1 - t0, restoreMs: t2 - t1, rules };
     this.firstSyncResolve();
     return this.lastResult;
+  }
+
+  /** route_localnet=1 so DNAT from 127.0.0.1 to a pod routes; without it, no localhost node ports. */
+  private async enableLocalnet(): Promise<void> {
+    this.localnetChecked = true;
+    const r = await (this.opts.runner ?? hostRunner).run('sysctl', ['-w', 'net.ipv4.conf.all.route_localnet=1']);
+    if (r.code === 0) this.cfg.localhostNodePorts = true;
+    else this.opts.log?.('error', `node ports stay off 127.0.0.1: sysctl route_localnet failed: ${r.stderr.trim()}`);
+  }
+
+  /** Records what this sync applied and deletes UDP flows it made stale (see conntrack.ts). */
+  private async cleanupConntrack(changed: ReadonlySet<string> | undefined): Promise<void> {
+    const keys = changed ?? new Set([...this.appliedServices.keys(), ...this.services.keys()]);
+    const filters: ConntrackFilter[] = [];
+    const enabled = this.opts.conntrackCleanup ?? true;
+    for (const key of keys) {
+      const before = { ports: this.appliedServices.get(key), endpoints: this.appliedEndpoints.get(key) };
+      const after = { ports: this.services.get(key), endpoints: this.endpoints.get(key) };
+      if (enabled && (before.ports?.some((p) => p.protocol === 'udp') || after.ports?.some((p) => p.protocol === 'udp'))) {
+        filters.push(...staleUdpFilters(before, after));
+      }
+      if (after.ports) this.appliedServices.set(key, after.ports);
+      else this.appliedServices.delete(key);
+      if (after.endpoints) this.appliedEndpoints.set(key, after.endpoints);
+      else this.appliedEndpoints.delete(key);
+    }
+    if (filters.length === 0) return;
+    const errors = await deleteConntrack(this.opts.runner ?? hostRunner, filters);
+    if (errors.length && !this.conntrackWarned) {
+      this.conntrackWarned = true;
+      this.opts.log?.('error', `stale UDP conntrack entries not deleted (reported once): ${errors[0]}`);
+    }
   }
 
   /** Stops syncing; waits for a sync in flight. Rules stay in place. */

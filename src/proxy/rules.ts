@@ -42,6 +42,11 @@ export interface RulesConfig {
   masqueradeMark?: string;
   /** MASQUERADE --random-fully (default true). */
   randomFully?: boolean;
+  /**
+   * Node ports answer on 127.0.0.1 too (upstream's default; needs route_localnet=1, which the
+   * proxier sets). Off: loopback destinations never reach SKIFF-NODEPORTS.
+   */
+  localhostNodePorts?: boolean;
 }
 
 export interface ProxyState {
@@ -277,8 +282,15 @@ export function generateRules(state: ProxyState, cfg: RulesConfig, plan: SyncPla
     stale.add(`-X ${chain}`);
   }
 
-  // Node ports: the last rule of SKIFF-SERVICES, for any local address except loopback.
-  const nodePortsTail = `-A ${SERVICES_CHAIN} -m comment --comment ${q('skiff service nodeports; NOTE: this must be the last rule in this chain')} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j ${NODEPORTS_CHAIN}`;
+  // Node ports: the last rule of SKIFF-SERVICES, for any local address (loopback only with
+  // localhostNodePorts).
+  const loopback = cfg.localhostNodePorts ? '' : ' ! -d 127.0.0.0/8';
+  const nodePortsTail = `-A ${SERVICES_CHAIN} -m comment --comment ${q('skiff service nodeports; NOTE: this must be the last rule in this chain')} -m addrtype --dst-type LOCAL${loopback} -j ${NODEPORTS_CHAIN}`;
+  if (cfg.localhostNodePorts) {
+    // route_localnet lets packets to 127/8 arrive from other interfaces: only our DNATed
+    // replies and loopback's own traffic may (as upstream's KUBE-FIREWALL rule).
+    filter.add(`-A ${FIREWALL_CHAIN} ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment ${q('block incoming localnet connections')} -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`);
+  }
 
   // Forwarding: drop INVALID (avoids spurious resets), accept marked service traffic and its replies.
   filter.add(`-A ${FORWARD_CHAIN} -m conntrack --ctstate INVALID -j DROP`);

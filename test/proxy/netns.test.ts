@@ -81,6 +81,14 @@ describe('proxy in network namespaces', { skip }, () => {
     assert.ok(own.every((r) => r.ok), JSON.stringify(own));
   });
 
+  test('NodePort on 127.0.0.1 from the node (route_localnet), masqueraded to the bridge address', async () => {
+    const rs = await net.connect(net.node, '127.0.0.1', NODE_PORT, 10);
+    assert.ok(rs.every((r) => r.ok), JSON.stringify(rs.filter((r) => !r.ok)));
+    assert.ok(rs.every((r) => r.data!.endsWith(` ${NODE_BRIDGE_IP}`)), JSON.stringify(rs));
+    const save = (await net.runner.run('iptables-save', ['-t', 'filter'])).stdout;
+    assert.match(save, /-A SKIFF-FIREWALL ! -s 127\.0\.0\.0\/8 -d 127\.0\.0\.0\/8 .*block incoming localnet connections.* -j DROP/);
+  });
+
   test('externalTrafficPolicy Local: only local endpoints, client address preserved', async () => {
     proxier.onService(service('web', { type: 'NodePort', clusterIP: CLUSTER_IP, externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, nodePort: NODE_PORT }] }));
     setEndpoints([{ ip: net.pods[0].ip, node: 'node-a' }, { ip: net.pods[1].ip, node: 'node-b' }, { ip: net.pods[2].ip, node: 'node-b' }]);

@@ -116,7 +116,7 @@ test('a failed restore is retried as a full sync', async () => {
   };
   const { Proxier } = await import('../../src/proxy/proxier.js');
   const errors: string[] = [];
-  const p = new Proxier({ nodeName: 'n', runner, iptables: 'iptables-legacy', minSyncPeriodMs: 0, retryPeriodMs: 50, fullSyncPeriodMs: 0, log: (_l, m) => errors.push(m) });
+  const p = new Proxier({ nodeName: 'n', runner, iptables: 'iptables-legacy', localhostNodePorts: false, minSyncPeriodMs: 0, retryPeriodMs: 50, fullSyncPeriodMs: 0, log: (_l, m) => errors.push(m) });
   p.onService(service('web'));
   p.setSynced('services');
   p.setSynced('endpointslices');
