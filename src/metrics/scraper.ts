@@ -77,6 +77,11 @@ export class MetricsScraper {
     return !!this.timer;
   }
 
+  /** Nodes whose last scrapes failed: name -> consecutive failures. */
+  failures(): Map<string, number> {
+    return new Map([...this.backoff].map(([n, b]) => [n, b.failures]));
+  }
+
   /** One round over all nodes; the store gets the nodes that answered. */
   async scrapeRound(): Promise<void> {
     if (this.running) return;
