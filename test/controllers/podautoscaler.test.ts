@@ -109,7 +109,7 @@ const cpuUsage = new Map<string, number>(); // pod -> milli-CPU
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'skiff-hpa-'));
-  api = await startApiServer({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', store: new MemoryStore() });
+  api = await startApiServer({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', store: new MemoryStore(), metricResolutionMs: 0 });
   kubeconfig = join(dir, 'admin.kubeconfig');
   writeKubeconfig(kubeconfig, { server: api.url, caPem: api.pki.serverCaCertPem, certPem: api.pki.adminCertPem, keyPem: api.pki.adminKeyPem });
   client = new Client({ inProcess: { connect: (u) => api.connect(u), user: { name: 'system:admin', groups: ['system:masters'] } }, qps: 0 });
