@@ -53,13 +53,14 @@ const secs = (ms: number) => (ms / 1000).toFixed(1);
 
 const alive = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
 
-/** A child process of ours; its output is kept (first 100 kB) for error messages. */
+/** A child process of ours; its output is kept (the first 50 kB and the latest 100 kB) for error messages and stats. */
 function child(args: string[]): { proc: ChildProcess; output: () => string } {
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   let out = '';
   const keep = (d: Buffer) => {
-    if (out.length < 100_000) out += d;
+    out += d;
+    if (out.length > 200_000) out = out.slice(0, 50_000) + out.slice(-100_000); // the start and the latest
   };
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
@@ -124,13 +125,15 @@ async function startControllerManager(kubeconfig: string, nodeArgs: string[]): P
   return { proc: c.proc, pid: c.proc.pid! };
 }
 
-async function startHollow(kubeconfig: string, nodes: number, heartbeat: string): Promise<{ proc: ChildProcess; registrationS: number }> {
+async function startHollow(kubeconfig: string, nodes: number, heartbeat: string): Promise<{ proc: ChildProcess; registrationS: number; stats: () => string }> {
   // Generous client limits and more pod workers: the simulated kubelets should not be what limits pods/s.
   const args = [SKIFF, 'hollow-nodes', '--count', String(nodes), '--kubeconfig', kubeconfig, '--qps', '20000', '--burst', '40000'];
-  args.push('--max-in-flight', '64', '--pod-workers', '32', '--heartbeat-interval', heartbeat, '--stats-interval', '0');
+  args.push('--max-in-flight', '64', '--pod-workers', '32', '--heartbeat-interval', heartbeat, '--stats-interval', '10s');
   const c = child(args);
   const m = await waitForOutput(c, /nodes ready in ([\d.]+)s/, 'hollow-nodes', 120_000);
-  return { proc: c.proc, registrationS: Number(m[1]) };
+  // The latest of the counters it prints every 10 s (node recoveries, pods made Ready again, ...).
+  const stats = () => [...c.output().matchAll(/hollow-nodes: (\{.*\})/g)].pop()?.[1] ?? '(no stats yet)';
+  return { proc: c.proc, registrationS: Number(m[1]), stats };
 }
 
 function deployment(replicas: number, image: string): KObject {
@@ -413,6 +416,13 @@ function formatLine(r: PhaseResult, replicas: number, nodes: number): string {
   );
 }
 
+/** Node health so far: NodeNotReady events (nodes whose heartbeats were late) and the hollow kubelets' counters. */
+async function healthLine(client: Client, hollowStats: string): Promise<void> {
+  const events = (await client.events.listAll()).items.filter((e) => e.reason === 'NodeNotReady');
+  const nodes = new Set(events.filter((e) => e.regarding?.kind === 'Node').map((e) => e.regarding.name));
+  log(`  NodeNotReady events so far: ${events.length} (${nodes.size} nodes); hollow-nodes ${hollowStats}`);
+}
+
 /** Why a phase did not finish: pods Running but not Ready (e.g. marked so while their node was NotReady), nodes not Ready. */
 async function diagnose(client: Client): Promise<void> {
   const pods = (await client.pods.listAll(NS)).items;
@@ -488,13 +498,17 @@ async function main(): Promise<void> {
   leases.start();
   const create = await phase(client, pods, leases, procs, 'create', IMAGE_1, replicas, timeoutMs, stallMs, () => client.deployments.create(NS, deployment(replicas, IMAGE_1)));
   log(formatLine(create, replicas, nodes));
+  await healthLine(client, hollow.stats());
   if (!create.done) await diagnose(client);
   const rollout = create.done
     ? await phase(client, pods, leases, procs, 'rollout', IMAGE_2, replicas, timeoutMs, stallMs, () =>
         client.deployments.patch(NS, NAME, { spec: { template: { spec: { containers: [{ name: 'app', image: IMAGE_2 }] } } } }, 'strategic'),
       )
     : undefined;
-  if (rollout) log(formatLine(rollout, replicas, nodes));
+  if (rollout) {
+    log(formatLine(rollout, replicas, nodes));
+    await healthLine(client, hollow.stats());
+  }
   if (rollout && !rollout.done) await diagnose(client);
   pods.stop();
   leases.stop();

@@ -85,9 +85,10 @@ export async function startHollowNodes(opts: HollowNodesOptions): Promise<Hollow
   });
   const names = Array.from({ length: opts.count }, (_, i) => profile.nodeName(i));
   const table = new NodeTable(names);
-  const limiter = new WriteLimiter(opts.maxInFlight ?? 32);
+  const maxInFlight = opts.maxInFlight ?? 32;
+  const limiter = new WriteLimiter(maxInFlight);
   let stopped = false;
-  const hbClient = heartbeatClient(opts.client);
+  const hbClient = heartbeatClient(opts.client, maxInFlight);
   const ctx: HollowContext = {
     client: opts.client,
     heartbeatClient: hbClient,

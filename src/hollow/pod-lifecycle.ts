@@ -7,6 +7,9 @@
 //                        heartbeats) → Ready True again once the node is back (readinessRestored)
 //   being deleted      → DELETE with grace 0 and a uid precondition (the kubelet's final delete)
 // Conflicts (our cache was behind) are retried from the cache with backoff.
+// Heartbeats come first: while lease or node status writes wait for a slot of the write limiter
+// (the API server is slow), a pod write waits for them to get going (at most a second), so pod
+// traffic from thousands of pods does not push the nodes' heartbeats past the grace period.
 import {
   ItemExponentialRateLimiter,
   isConflict,
@@ -27,6 +30,8 @@ import { readinessRestored, readyToRestore, runningStatus, runsToCompletion, suc
 
 export const BOUND_PODS_SELECTOR = 'spec.nodeName!=';
 export const NODE_NAME_INDEX = 'spec.nodeName';
+/** Longest a pod write waits for queued heartbeats to get a slot. */
+const HEARTBEAT_PRIORITY_MS = 1000;
 
 export interface PodLifecycleOptions {
   /** How long a run-to-completion pod stays Running (default 1 s). */
@@ -150,7 +155,13 @@ export class PodLifecycle {
     this.ctx.stats.podsSucceeded++;
   }
 
+  /** Gives way to heartbeats waiting for the write limiter (bounded, so pods still progress). */
+  private giveWayToHeartbeats(): Promise<void> {
+    return this.ctx.limiter.whenNoneQueued(HEARTBEAT_PRIORITY_MS);
+  }
+
   private async writeStatus(pod: KObject, status: KObject): Promise<void> {
+    await this.giveWayToHeartbeats();
     const meta = pod.metadata!;
     await this.ctx.client.pods.updateStatus(meta.namespace, {
       apiVersion: 'v1',
@@ -161,6 +172,7 @@ export class PodLifecycle {
   }
 
   private async finishDeletion(pod: KObject): Promise<void> {
+    await this.giveWayToHeartbeats();
     const meta = pod.metadata!;
     try {
       await this.ctx.client.pods.delete(meta.namespace, meta.name!, { gracePeriodSeconds: 0, preconditions: { uid: meta.uid } });
