@@ -16,7 +16,8 @@
 //
 // Run: npx tsc -p . && node dist/bench/scheduler.js [--nodes 5000] [--quick] [--plain N --anti N
 //        --spread N] [--creators 32] [--heartbeat-interval 10s] [--scheduler-process]
-//        [--cpu-prof [--cpu-prof-dir DIR]]
+//        [--cpu-prof [--cpu-prof-dir DIR]] [--in-memory]
+// --in-memory runs the scheduling algorithm alone (cache + default profile, no API server).
 // Everything started here is stopped by PID on exit, even after a failure; the data dir is removed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -393,6 +394,73 @@ async function startSchedulerProcess(kubeconfig: string): Promise<ChildProcess> 
   return proc;
 }
 
+// ---- --in-memory: the scheduling algorithm alone, on the same workloads ----
+
+/**
+ * The scheduler's cache and default profile in this process, without API server or informers:
+ * each pod is scheduled on the snapshot, assumed and confirmed, as the informer would. This is
+ * the scheduler's own capacity on this machine (what the end-to-end figures are bounded by when
+ * the API server is not the bottleneck).
+ */
+async function runInMemory(nodes: number, counts: Record<Workload, number>, groupSize: number): Promise<void> {
+  const { SchedulerCache, CacheSnapshot } = await import('../src/scheduler/cache.js');
+  const { Framework } = await import('../src/scheduler/framework/runtime.js');
+  const { defaultSchedulerConfig } = await import('../src/scheduler/config.js');
+  const { DEFAULT_PLUGINS, inTreeRegistry } = await import('../src/scheduler/plugins/index.js');
+  const { podInfo } = await import('../src/scheduler/framework/node-info.js');
+  const { CycleState } = await import('../src/scheduler/framework/types.js');
+  const cache = new SchedulerCache();
+  for (let i = 0; i < nodes; i++) {
+    const name = `hollow-node-${i}`;
+    cache.addNode({
+      metadata: { name, labels: { [HOSTNAME]: name, [ZONE]: `zone-${i % 3}`, 'kubernetes.io/os': 'linux' } },
+      spec: {},
+      status: { allocatable: { cpu: '32', memory: '256Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] },
+    });
+  }
+  const config = await defaultSchedulerConfig({ registry: inTreeRegistry(), defaultPlugins: DEFAULT_PLUGINS });
+  const profile = config.profiles[0];
+  const snapshot = new CacheSnapshot();
+  const listers = { namespaceLabels: () => ({}), priorityClass: () => undefined, pvc: () => undefined, pv: () => undefined, pdbs: () => [], selectorsForPod: () => [] };
+  const fwk = new Framework({ ...profile, percentageOfNodesToScore: profile.percentageOfNodesToScore ?? config.percentageOfNodesToScore }, config.registry, {
+    snapshot,
+    listers,
+  });
+  const nodeZone = new Map(snapshot.nodes().map((n) => [n.name, n.node.metadata?.labels?.[ZONE] ?? '']));
+  let uid = 0;
+  for (const w of ['plain', 'anti', 'spread'] as const) {
+    if (counts[w] <= 0) continue;
+    const lat: number[] = [];
+    const placed: string[] = [];
+    const t0 = now();
+    for (let i = 0; i < counts[w]; i++) {
+      const pod = makePod(w, i, groupSize);
+      pod.metadata!.namespace = `bench-${w}`;
+      pod.metadata!.uid = `uid-${++uid}`;
+      const s = now();
+      cache.updateSnapshot(snapshot);
+      const { nodeName } = await fwk.schedulePod(new CycleState(), pod, snapshot);
+      cache.addPod(cache.assumePod(podInfo(pod), nodeName));
+      lat.push(now() - s);
+      placed.push(nodeName);
+    }
+    const seconds = (now() - t0) / 1000;
+    lat.sort((a, b) => a - b);
+    let check = '';
+    if (w === 'spread') {
+      const perZone = new Map<string, number>();
+      for (const n of placed) perZone.set(nodeZone.get(n) ?? '?', (perZone.get(nodeZone.get(n) ?? '?') ?? 0) + 1);
+      const c = [...perZone.values()];
+      check = ` skew=${Math.max(...c) - Math.min(...c)}`;
+    }
+    log(
+      `scheduler in-memory ${w} pods=${counts[w]} nodes=${nodes} throughput=${(counts[w] / seconds).toFixed(0)} pods/s ` +
+        `cycle p50=${percentile(lat, 50).toFixed(2)} ms p99=${percentile(lat, 99).toFixed(2)} ms${check}`,
+    );
+  }
+  log(`scheduler in-memory rss=${rssMiB(process.pid).toFixed(0)} MiB heap used=${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`);
+}
+
 // ---- main ----
 
 function formatLine(r: PhaseResult, nodes: number): string {
@@ -425,6 +493,7 @@ async function main(): Promise<void> {
       'cpu-prof': { type: 'boolean', default: false },
       'cpu-prof-dir': { type: 'string' },
       'scheduler-process': { type: 'boolean', default: false },
+      'in-memory': { type: 'boolean', default: false },
     },
   });
   const q = values.quick;
@@ -438,6 +507,7 @@ async function main(): Promise<void> {
   const creators = Number(values.creators);
   const timeoutMs = Number(values['timeout-s']) * 1000;
 
+  if (values['in-memory']) return runInMemory(nodes, counts, groupSize);
   dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-scheduler-'));
   const profDir = values['cpu-prof'] ? (values['cpu-prof-dir'] ?? join(dataDir, 'prof')) : undefined;
   log(`scheduler bench: ${nodes} hollow nodes; pods plain=${counts.plain} anti=${counts.anti} (groups of ${groupSize}) spread=${counts.spread}; ${creators} creators${profDir ? `; --cpu-prof into ${profDir}` : ''}`);

@@ -8,7 +8,7 @@
 // update are re-cloned (the cache keeps the set of such nodes).
 import { addPod as addPodToNode, cloneNodeInfo, newNodeInfo, podInfo, removePod as removePodFromNode, setNode } from './framework/node-info.js';
 import { PodIndex } from './framework/pod-index.js';
-import type { Node, NodeInfo, Pod, PodInfo, Snapshot } from './framework/types.js';
+import type { Node, NodeChange, NodeInfo, Pod, PodInfo, Snapshot } from './framework/types.js';
 
 interface PodState {
   pi: PodInfo;
@@ -30,6 +30,8 @@ const REGION_LABEL = 'topology.kubernetes.io/region';
 function podKey(pod: Pod): string {
   return pod.metadata?.uid || `${pod.metadata?.namespace}/${pod.metadata?.name}`;
 }
+
+const MAX_LOGGED_CHANGES = 8192;
 
 function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
   if (a === b) return true;
@@ -56,6 +58,10 @@ export class CacheSnapshot implements Snapshot {
   private readonly index = new PodIndex();
   /** The affinity lists are rebuilt on the first read after a change (a walk over all nodes). */
   private affinityStale = false;
+  /** Recent node replacements, so per-plugin memos can catch up instead of recounting. */
+  private log: NodeChange[] = [];
+  private logStart = 0;
+  private seq = 0;
   private labelGeneration = 0;
   /** Image name (as nodes report it) → number of nodes reporting it. */
   private readonly imageNodes = new Map<string, number>();
@@ -74,6 +80,16 @@ export class CacheSnapshot implements Snapshot {
     if (this.affinityStale) this.recomputeAffinity();
     return this.withRequiredAntiAffinity;
   }
+  /** Sequence number of the last change to the node list (one per replaced NodeInfo). */
+  changeSeq(): number {
+    return this.seq;
+  }
+  /** NodeInfos replaced after seq, oldest first; undefined when no longer known (recount). */
+  changesSince(seq: number): ReadonlyArray<NodeChange> | undefined {
+    if (seq < this.logStart || seq > this.seq) return undefined;
+    return this.log.slice(seq - this.logStart);
+  }
+
   /** Bumped when node labels may have changed (nodes added, removed, relabelled). */
   nodeLabelGeneration(): number {
     return this.labelGeneration;
@@ -101,6 +117,9 @@ export class CacheSnapshot implements Snapshot {
     this.index.clear();
     this.imageNodes.clear();
     this.labelGeneration++;
+    this.seq++;
+    this.log = [];
+    this.logStart = this.seq;
     for (let i = 0; i < list.length; i++) {
       this.byName.set(list[i].name, list[i]);
       this.position.set(list[i].name, i);
@@ -125,6 +144,13 @@ export class CacheSnapshot implements Snapshot {
     }
     this.list[i] = ni;
     this.byName.set(ni.name, ni);
+    this.log.push({ before, after: ni });
+    this.seq++;
+    if (this.log.length > MAX_LOGGED_CHANGES) {
+      const drop = this.log.length >> 1;
+      this.log = this.log.slice(drop);
+      this.logStart += drop;
+    }
     return true;
   }
 

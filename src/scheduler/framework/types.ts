@@ -152,6 +152,16 @@ export interface Snapshot {
   imageNodeCount?(name: string): number;
   /** Changes whenever a node's labels may have changed (for per-cycle memos over node labels). */
   nodeLabelGeneration?(): number;
+  /** Sequence number of the last NodeInfo replacement in nodes(). */
+  changeSeq?(): number;
+  /** NodeInfos replaced after seq, oldest first; undefined when they are no longer known. */
+  changesSince?(seq: number): ReadonlyArray<NodeChange> | undefined;
+}
+
+/** One NodeInfo of a snapshot replaced by a newer one (same node). */
+export interface NodeChange {
+  before: NodeInfo;
+  after: NodeInfo;
 }
 
 /** Cluster objects plugins may need beyond nodes and pods (from informers). */

@@ -236,52 +236,104 @@ export const newPodTopologySpread: PluginFactory = (rawArgs: PluginArgs | undefi
     });
   }
 
+  /** Matching pods per eligible domain of each constraint (every eligible domain present, maybe with 0). */
+  function countDomains(constraints: Constraint[], pod: Pod, nodes: NodeInfo[]): Array<Map<string, number>> {
+    const matchNum = constraints.map(() => new Map<string, number>());
+    const ns = namespaceOf(pod);
+    const included = constraints.map((c) => nodeInclusion(c, pod));
+    const index = nodes === handle.snapshot.nodes() ? handle.snapshot.podIndex?.() : undefined;
+    // An empty selector counts no pod.
+    const cands = constraints.map((c) => (index ? (isEmpty(c.selector) ? [] : index.candidates(c.selector)) : undefined));
+    // Every eligible domain takes part (with 0 matching pods), so the minimum is right. When
+    // nothing depends on the pod, the domains only change with node labels: memoized.
+    const labelGen = handle.snapshot.nodeLabelGeneration?.();
+    const memoKey = constraints.map((c) => c.topologyKey).join('\0');
+    const memoizable = labelGen !== undefined && cands.every((c) => c !== undefined) && included.every((f) => f === ALL_NODES);
+    if (memoizable && domainMemo?.generation === labelGen && domainMemo.key === memoKey) {
+      for (let i = 0; i < constraints.length; i++) matchNum[i] = new Map(domainMemo.domains[i]);
+    } else for (const ni of nodes) {
+      const labels = labelsOf(ni.node);
+      if (!nodeHasAllTopologyKeys(labels, constraints)) continue;
+      for (let i = 0; i < constraints.length; i++) {
+        if (!included[i](ni.node)) continue;
+        const v = labels[constraints[i].topologyKey];
+        const m = matchNum[i];
+        const n = cands[i] ? 0 : countMatching(ni.pods, constraints[i].selector, ns);
+        m.set(v, (m.get(v) ?? 0) + n);
+      }
+    }
+    if (memoizable && (domainMemo?.generation !== labelGen || domainMemo.key !== memoKey)) {
+      domainMemo = { generation: labelGen!, key: memoKey, domains: matchNum.map((m) => new Map(m)) };
+    }
+    // Indexed constraints: only the pods carrying the selector's label are counted.
+    for (let i = 0; i < constraints.length; i++) {
+      const c = constraints[i];
+      for (const pods of cands[i] ?? []) {
+        for (const [p, ni] of pods) {
+          if (p.pod.metadata?.deletionTimestamp || namespaceOf(p.pod) !== ns || !c.selector.matches(p.pod.metadata?.labels)) continue;
+          const labels = labelsOf(ni.node);
+          if (!nodeHasAllTopologyKeys(labels, constraints) || !included[i](ni.node)) continue;
+          const v = labels[c.topologyKey];
+          matchNum[i].set(v, (matchNum[i].get(v) ?? 0) + 1);
+        }
+      }
+    }
+    return matchNum;
+  }
+
+  /**
+   * Counts kept across cycles per (namespace, selectors, topology keys), brought up to date from
+   * the NodeInfos the snapshot replaced since (a few per cycle) instead of recounting all pods.
+   * Only for constraints that include every node (no node affinity or taint policy in play).
+   */
+  const countMemos = new Map<string, { labelGen: number; seq: number; matchNum: Array<Map<string, number>> }>();
+  function memoizedCounts(constraints: Constraint[], pod: Pod, nodes: NodeInfo[]): Array<Map<string, number>> | undefined {
+    const snap = handle.snapshot;
+    const seq = snap.changeSeq?.();
+    const labelGen = snap.nodeLabelGeneration?.();
+    if (seq === undefined || labelGen === undefined || nodes !== snap.nodes()) return undefined;
+    if (!constraints.every((c) => nodeInclusion(c, pod) === ALL_NODES)) return undefined;
+    const ns = namespaceOf(pod);
+    let key = ns;
+    for (const c of constraints) {
+      const reqs = c.selector.requirements;
+      if (!Array.isArray(reqs) || !reqs.every((r: any) => typeof r?.key === 'string' && typeof r?.op === 'string')) return undefined;
+      key += `\0${c.topologyKey}\0${JSON.stringify(reqs)}`;
+    }
+    let memo = countMemos.get(key);
+    const changes = memo && memo.labelGen === labelGen ? snap.changesSince!(memo.seq) : undefined;
+    if (memo && changes) {
+      for (const { before, after } of changes) {
+        for (const [ni, sign] of [[before, -1], [after, 1]] as const) {
+          if (ni.pods.length === 0) continue;
+          const labels = labelsOf(ni.node);
+          if (!nodeHasAllTopologyKeys(labels, constraints)) continue;
+          for (let i = 0; i < constraints.length; i++) {
+            const n = countMatching(ni.pods, constraints[i].selector, ns);
+            if (n === 0) continue;
+            const m = memo.matchNum[i];
+            const v = labels[constraints[i].topologyKey];
+            m.set(v, (m.get(v) ?? 0) + sign * n);
+          }
+        }
+      }
+      memo.seq = seq;
+    } else {
+      if (countMemos.size >= 256) countMemos.clear();
+      memo = { labelGen, seq, matchNum: countDomains(constraints, pod, nodes) };
+      countMemos.set(key, memo);
+    }
+    // The cycle's state is changed by preemption's what-ifs: it gets copies.
+    return memo.matchNum.map((m) => new Map(m));
+  }
+
   return {
     name: POD_TOPOLOGY_SPREAD,
 
     preFilter(state: CycleState, pod: Pod, nodes: NodeInfo[]) {
       const constraints = constraintsFor(pod, 'DoNotSchedule');
       if (constraints.length === 0) return { status: Status.skip() };
-      const matchNum = constraints.map(() => new Map<string, number>());
-      const ns = namespaceOf(pod);
-      const included = constraints.map((c) => nodeInclusion(c, pod));
-      const index = nodes === handle.snapshot.nodes() ? handle.snapshot.podIndex?.() : undefined;
-      // An empty selector counts no pod.
-      const cands = constraints.map((c) => (index ? (isEmpty(c.selector) ? [] : index.candidates(c.selector)) : undefined));
-      // Every eligible domain takes part (with 0 matching pods), so the minimum is right. When
-      // nothing depends on the pod, the domains only change with node labels: memoized.
-      const labelGen = handle.snapshot.nodeLabelGeneration?.();
-      const memoKey = constraints.map((c) => c.topologyKey).join('\0');
-      const memoizable = labelGen !== undefined && cands.every((c) => c !== undefined) && included.every((f) => f === ALL_NODES);
-      if (memoizable && domainMemo?.generation === labelGen && domainMemo.key === memoKey) {
-        for (let i = 0; i < constraints.length; i++) matchNum[i] = new Map(domainMemo.domains[i]);
-      } else for (const ni of nodes) {
-        const labels = labelsOf(ni.node);
-        if (!nodeHasAllTopologyKeys(labels, constraints)) continue;
-        for (let i = 0; i < constraints.length; i++) {
-          if (!included[i](ni.node)) continue;
-          const v = labels[constraints[i].topologyKey];
-          const m = matchNum[i];
-          const n = cands[i] ? 0 : countMatching(ni.pods, constraints[i].selector, ns);
-          m.set(v, (m.get(v) ?? 0) + n);
-        }
-      }
-      if (memoizable && (domainMemo?.generation !== labelGen || domainMemo.key !== memoKey)) {
-        domainMemo = { generation: labelGen!, key: memoKey, domains: matchNum.map((m) => new Map(m)) };
-      }
-      // Indexed constraints: only the pods carrying the selector's label are counted.
-      for (let i = 0; i < constraints.length; i++) {
-        const c = constraints[i];
-        for (const pods of cands[i] ?? []) {
-          for (const [p, ni] of pods) {
-            if (p.pod.metadata?.deletionTimestamp || namespaceOf(p.pod) !== ns || !c.selector.matches(p.pod.metadata?.labels)) continue;
-            const labels = labelsOf(ni.node);
-            if (!nodeHasAllTopologyKeys(labels, constraints) || !included[i](ni.node)) continue;
-            const v = labels[c.topologyKey];
-            matchNum[i].set(v, (matchNum[i].get(v) ?? 0) + 1);
-          }
-        }
-      }
+      const matchNum = memoizedCounts(constraints, pod, nodes) ?? countDomains(constraints, pod, nodes);
       const criticalPaths = matchNum.map((m) => {
         const p = new CriticalPaths();
         for (const [v, n] of m) p.update(v, n);
