@@ -169,8 +169,9 @@ describe('kubectl 1.32 streaming over WebSocket (translated to SPDY for containe
   });
 
   it('kubectl exec -it: a TTY, its size sent on the resize channel', async () => {
-    // script(1) gives kubectl a terminal of a known size.
-    const cmd = "stty cols 101 rows 31; kubectl -v=8 exec -it web -c web -- sh -c 'stty size; tty; exit 4'";
+    // script(1) gives kubectl a terminal of a known size. The size reaches the container's
+    // terminal concurrently with the command's start (as with SPDY), hence the pause.
+    const cmd = "stty cols 101 rows 31; kubectl -v=8 exec -it web -c web -- sh -c 'sleep 1; stty size; tty; exit 4'";
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const p = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, KUBECONFIG: s.kubeconfig } });
       let out = '';
