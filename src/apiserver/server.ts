@@ -29,6 +29,7 @@ import { ServiceAccountTokens } from './service-account-tokens.js';
 import { admissionChain, mutatingAdmission, mutatingChain, validatingAdmission } from './admission/index.js';
 import { handleUpgrade, kubeletConnection } from './pod-proxy.js';
 import { ensureJoinToken, handleNodeJoin } from './node-join.js';
+import { advertiseAddress, startKubernetesEndpoints } from './kubernetes-endpoints.js';
 import { MetricsService } from '../metrics/service.js';
 import { handleMetricsRequest, metricsResourceDefs, METRICS_GROUP, METRICS_VERSION } from '../metrics/api.js';
 
@@ -230,6 +231,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const kubernetesEndpoints = await startKubernetesEndpoints(registry, byPath, { address: advertiseAddress(opts.bindAddress), port });
   const url = `https://127.0.0.1:${port}`;
   if (opts.writeKubeconfig) {
     writeKubeconfig(opts.writeKubeconfig, { server: url, caPem: pki.serverCaCertPem, certPem: pki.adminCertPem, keyPem: pki.adminKeyPem });
@@ -251,6 +253,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     },
     async close() {
       ready = false;
+      kubernetesEndpoints.stop();
       metrics?.stop();
       inProcess.closeAllConnections();
       compactor.stop();
