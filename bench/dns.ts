@@ -4,10 +4,16 @@
 // SRV, headless A, pod A and NXDOMAIN). Phases: steady state, then with an EndpointSlice
 // rewritten every 20 ms (each change invalidates the response cache), then over TCP.
 // Run: npx tsc -p . && node dist/bench/dns.js [seconds-per-phase] [outstanding]
+//
+// --from-pod: the same services on a real `skiff server` with its agent; the load generator
+// runs inside a busybox pod's network namespace (`ip netns exec` of the pod's CNI netns, so
+// its packets take the pod's path: veth, bridge, the proxy's DNAT of 10.96.0.10:53 to the
+// DNS server on the node), then from the node itself to the cluster IP for comparison.
+// Run (root; takes the node e2e lock): node dist/bench/dns.js --from-pod [seconds] [outstanding]
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import dnsPacket from 'dns-packet';
@@ -16,12 +22,16 @@ import { startApiServer } from '../src/apiserver/server.js';
 import { Client } from '../src/client/index.js';
 import { startDns } from '../src/dns/index.js';
 import { percentile, ms } from './lib/stats.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const SERVICES = 1000;
 const HEADLESS = 100;
 const ENDPOINTS_PER_HEADLESS = 5;
 
 interface LoadJob {
+  /** Server address (default 127.0.0.1). */
+  host?: string;
   port: number;
   seconds: number;
   outstanding: number;
@@ -77,7 +87,7 @@ async function load(job: LoadJob): Promise<LoadResult> {
       fire();
     };
     if (job.tcp) {
-      const sock = net.connect(job.port, '127.0.0.1');
+      const sock = net.connect(job.port, job.host ?? '127.0.0.1');
       sock.setNoDelay(true);
       let buf = Buffer.alloc(0);
       sock.on('data', (d) => {
@@ -99,7 +109,7 @@ async function load(job: LoadJob): Promise<LoadResult> {
     } else {
       const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
       sock.on('message', onReply);
-      send = (m) => sock.send(m, job.port, '127.0.0.1');
+      send = (m) => sock.send(m, job.port, job.host ?? '127.0.0.1');
       close = () => sock.close();
       // UDP may drop under load: a query unanswered for a second frees its slot as a timeout.
       const sweep = setInterval(() => {
@@ -115,7 +125,7 @@ async function load(job: LoadJob): Promise<LoadResult> {
         fire();
       }, 250);
       sock.on('close', () => clearInterval(sweep));
-      sock.bind(0, '127.0.0.1', fire);
+      sock.bind(0, job.host && job.host !== '127.0.0.1' ? '0.0.0.0' : '127.0.0.1', fire);
     }
   });
   await done;
@@ -140,6 +150,40 @@ function report(label: string, r: LoadResult, outstanding: number): void {
   );
 }
 
+/** The services and headless services (with slices) every mode queries. */
+async function populate(client: Client): Promise<void> {
+  for (let i = 0; i < SERVICES; i += 50) {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, j) =>
+        client.services.create('default', {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: `svc-${i + j}`, namespace: 'default' },
+          spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+        }),
+      ),
+    );
+  }
+  for (let i = 0; i < HEADLESS; i++) {
+    await client.services.create('default', { apiVersion: 'v1', kind: 'Service', metadata: { name: `hl-${i}`, namespace: 'default' }, spec: { clusterIP: 'None', ports: [{ name: 'p', port: 7000 }] } });
+    await client.endpointSlices.create('default', sliceOf(i, 0));
+  }
+}
+
+/** 2,000 names: 60% service A, 10% SRV, 10% headless A, 10% pod A, 10% NXDOMAIN. */
+function queryNames(): Array<[string, 'A' | 'SRV']> {
+  const names: Array<[string, 'A' | 'SRV']> = [];
+  for (let i = 0; i < 2000; i++) {
+    const k = i % 10;
+    if (k < 6) names.push([`svc-${(i * 7) % SERVICES}.default.svc.cluster.local`, 'A']);
+    else if (k === 6) names.push([`_http._tcp.svc-${(i * 13) % SERVICES}.default.svc.cluster.local`, 'SRV']);
+    else if (k === 7) names.push([`hl-${i % HEADLESS}.default.svc.cluster.local`, 'A']);
+    else if (k === 8) names.push([`10-1-${i % 256}-${(i >> 8) % 256}.default.pod.cluster.local`, 'A']);
+    else names.push([`missing-${i}.default.svc.cluster.local`, 'A']);
+  }
+  return names;
+}
+
 async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 5);
   const outstanding = Number(process.argv[3] ?? 256);
@@ -147,33 +191,10 @@ async function main(): Promise<void> {
   const api = await startApiServer({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', store: new MemoryStore() });
   const client = new Client({ inProcess: { connect: (u) => api.connect(u), user: { name: 'system:admin', groups: ['system:masters'] } }, component: 'bench-dns', qps: 0 });
   try {
-    const names: Array<[string, 'A' | 'SRV']> = [];
-    for (let i = 0; i < SERVICES; i += 50) {
-      await Promise.all(
-        Array.from({ length: 50 }, (_, j) =>
-          client.services.create('default', {
-            apiVersion: 'v1',
-            kind: 'Service',
-            metadata: { name: `svc-${i + j}`, namespace: 'default' },
-            spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
-          }),
-        ),
-      );
-    }
-    for (let i = 0; i < HEADLESS; i++) {
-      await client.services.create('default', { apiVersion: 'v1', kind: 'Service', metadata: { name: `hl-${i}`, namespace: 'default' }, spec: { clusterIP: 'None', ports: [{ name: 'p', port: 7000 }] } });
-      await client.endpointSlices.create('default', sliceOf(i, 0));
-    }
+    await populate(client);
+    const names = queryNames();
     const dns = await startDns({ client, listen: [{ host: '127.0.0.1', port: 0 }], upstream: [], syncTimeoutMs: 30_000 });
     const port = dns.addresses[0].port;
-    for (let i = 0; i < 2000; i++) {
-      const k = i % 10;
-      if (k < 6) names.push([`svc-${(i * 7) % SERVICES}.default.svc.cluster.local`, 'A']);
-      else if (k === 6) names.push([`_http._tcp.svc-${(i * 13) % SERVICES}.default.svc.cluster.local`, 'SRV']);
-      else if (k === 7) names.push([`hl-${i % HEADLESS}.default.svc.cluster.local`, 'A']);
-      else if (k === 8) names.push([`10-1-${i % 256}-${(i >> 8) % 256}.default.pod.cluster.local`, 'A']);
-      else names.push([`missing-${i}.default.svc.cluster.local`, 'A']);
-    }
     console.log(`dns bench: ${SERVICES} services, ${HEADLESS} headless × ${ENDPOINTS_PER_HEADLESS} endpoints, ${seconds}s per phase`);
     report('udp steady', await runLoad({ port, seconds, outstanding, tcp: false, names }), outstanding);
 
@@ -219,7 +240,92 @@ function sliceOf(i: number, rev: number) {
   };
 }
 
-if (isMainThread) {
+function netnsNames(): string[] {
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter(Boolean);
+}
+
+/** The pod's CNI network namespace: one made since `before` that holds ip. */
+function netnsOf(ip: string, before: Set<string>): string {
+  for (const ns of netnsNames()) {
+    if (before.has(ns)) continue;
+    const addrs = spawnSync('ip', ['netns', 'exec', ns, 'ip', '-4', '-o', 'addr'], { encoding: 'utf8' }).stdout;
+    if (addrs.includes(` ${ip}/`)) return ns;
+  }
+  throw new Error(`no network namespace holds ${ip}`);
+}
+
+/** Runs the load generator as a child process inside netns (the job goes in on stdin). */
+function runLoadInNetns(netns: string, job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, fileURLToPath(import.meta.url), '--load-worker'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`load worker in ${netns} exited ${code}`));
+      const r = JSON.parse(out) as Omit<LoadResult, 'latencies'> & { latencies: number[] };
+      resolve({ ...r, latencies: Float64Array.from(r.latencies) });
+    });
+    child.stdin.end(JSON.stringify(job));
+  });
+}
+
+async function workerProcess(): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const r = await load(JSON.parse(Buffer.concat(chunks).toString()) as LoadJob);
+  // Every 10th sorted latency keeps the percentiles and the JSON small.
+  const kept = Array.from(r.latencies.filter((_, i) => i % 10 === 0));
+  process.stdout.write(JSON.stringify({ ...r, latencies: kept }));
+}
+
+const CLUSTER_DNS_IP = '10.96.0.10';
+
+async function fromPod(seconds: number, outstanding: number): Promise<void> {
+  // Imported here: the test helpers pull in the e2e harness only for this mode.
+  const { startNodeCluster } = await import('../test/helpers/node-cleanup.js');
+  const { fixture } = await import('../test/e2e/util.js');
+  const c = await startNodeCluster({ nodeName: 'skiff-bench-dns' });
+  const client = new Client({ kubeconfig: c.server.kubeconfig, component: 'bench-dns', qps: 0 });
+  try {
+    await populate(client);
+    const before = new Set(netnsNames());
+    await c.server.k('apply', '-f', fixture('services/client.yaml'));
+    await c.server.k('wait', '--for=condition=Ready', 'pod/client', '--timeout=120s');
+    const podIP = (await c.server.k('get', 'pod', 'client', '-o', 'jsonpath={.status.podIP}')).trim();
+    const ns = netnsOf(podIP, before);
+    // The DNS server's watch must have every service before we count answers.
+    const probe = await c.server.k('exec', 'client', '--', 'nslookup', `svc-${SERVICES - 1}.default.svc.cluster.local`);
+    if (!probe.includes('Address')) throw new Error(`cluster DNS not answering: ${probe}`);
+    const names = queryNames();
+    console.log(`dns bench from a pod (${podIP}, netns ${ns}) to ${CLUSTER_DNS_IP}:53: ${SERVICES} services, ${HEADLESS} headless × ${ENDPOINTS_PER_HEADLESS} endpoints, ${seconds}s per phase, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    for (const o of [...new Set([64, outstanding])]) {
+      report('pod udp', await runLoadInNetns(ns, { host: CLUSTER_DNS_IP, port: 53, seconds, outstanding: o, tcp: false, names }), o);
+    }
+    report('pod tcp', await runLoadInNetns(ns, { host: CLUSTER_DNS_IP, port: 53, seconds, outstanding: 64, tcp: true, names }), 64);
+    report('node udp', await runLoad({ host: CLUSTER_DNS_IP, port: 53, seconds, outstanding, tcp: false, names }), outstanding);
+    console.log(`load after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  } finally {
+    client.close();
+    const report = await c.cleanup();
+    if (report.errors.length) console.error('cleanup errors:', report.errors);
+  }
+}
+
+if (isMainThread && process.argv[2] === '--load-worker') {
+  workerProcess().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else if (isMainThread && process.argv[2] === '--from-pod') {
+  fromPod(Number(process.argv[3] ?? 5), Number(process.argv[4] ?? 256)).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else if (isMainThread) {
   main().catch((e) => {
     console.error(e);
     process.exit(1);
