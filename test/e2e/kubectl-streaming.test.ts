@@ -279,7 +279,7 @@ describe('kubectl logs / exec / attach / cp / port-forward', { skip }, () => {
     assert.match(bad.stderr, /container nope is not valid for pod web/);
   });
 
-  it('@kubernetes/client-node Exec: WebSocket, negotiated to v4.channel.k8s.io with containerd', async () => {
+  it('@kubernetes/client-node Exec: WebSocket, negotiated to v5.channel.k8s.io (translated to SPDY by the API server)', async () => {
     const { KubeConfig, Exec } = await import('@kubernetes/client-node');
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
@@ -289,7 +289,7 @@ describe('kubectl logs / exec / attach / cp / port-forward', { skip }, () => {
     const status = await new Promise<KObject>((resolve, reject) => {
       new Exec(kc)
         .exec(NS, 'web', 'web', ['sh', '-c', 'echo via-client-node'], out, null, null, false, (st) => resolve(st as KObject))
-        .then((ws) => assert.equal(ws.protocol, 'v4.channel.k8s.io'), reject);
+        .then((ws) => assert.equal(ws.protocol, 'v5.channel.k8s.io'), reject);
     });
     assert.equal(status.status, 'Success');
     await waitUntil(() => text === 'via-client-node\n', 'client-node exec output', 5000, 20);
