@@ -5,7 +5,6 @@ import { Client, setClientLogger } from '../client/index.js';
 import { defaultKubeletLog, startKubeletNode, type Kubelet, type KubeletLog } from '../kubelet/index.js';
 import { DEFAULT_KUBELET_PORT, type KubeletServer } from '../kubelet/server/server.js';
 import { primaryIPv4 } from '../kubelet/node/host-info.js';
-import { KUBELET_ADDRESS_ANNOTATION } from '../apiserver/pod-proxy.js';
 import { startProxy, type ProxyHandle } from '../proxy/index.js';
 import { ensureAgentCredentials, type AgentCredentials } from './credentials.js';
 
@@ -100,8 +99,6 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     agent.kubelet = node.kubelet;
     agent.kubeletServer = node.server;
     stops.push(() => node.stop());
-    const offDefaultPort = node.server && node.port !== DEFAULT_KUBELET_PORT;
-    await publishKubeletAddress(kubeletClient, opts.nodeName, offDefaultPort ? `${nodeIP ?? '127.0.0.1'}:${node.port}` : undefined, log);
     if (runProxy && credentials.proxyKubeconfig) {
       const proxyClient = new Client({ kubeconfig: credentials.proxyKubeconfig, component: 'kube-proxy' });
       clients.push(proxyClient);
@@ -114,19 +111,4 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     throw e;
   }
   return agent;
-}
-
-/**
- * The skiff.io/kubelet-address annotation, kept for readers that predate the real port in
- * status.daemonEndpoints (which now says the same as InternalIP + daemonEndpoints): set while
- * the kubelet is off the default port, removed otherwise so an old value cannot mislead.
- */
-async function publishKubeletAddress(client: Client, nodeName: string, value: string | undefined, log: KubeletLog): Promise<void> {
-  try {
-    const node = await client.nodes.get(undefined, nodeName);
-    if ((node.metadata?.annotations?.[KUBELET_ADDRESS_ANNOTATION] ?? undefined) === value) return;
-    await client.nodes.patch(undefined, nodeName, { metadata: { annotations: { [KUBELET_ADDRESS_ANNOTATION]: value ?? null } } }, 'merge');
-  } catch (e) {
-    log('error', `could not publish the kubelet address: ${(e as Error).message}`);
-  }
 }

@@ -50,9 +50,6 @@ export interface UpgradeDeps extends PodProxyEnv {
   authenticate(req: IncomingMessage): UserInfo | undefined;
 }
 
-/** A node annotation naming the address its kubelet serves on ("host" or "host:port"). */
-export const KUBELET_ADDRESS_ANNOTATION = 'skiff.io/kubelet-address';
-
 /** Issues the API server's kubelet client certificate from the cluster PKI. */
 export async function kubeletConnection(pki: ServerPki): Promise<KubeletConnection> {
   const { certPem, keyPem } = await issueClientCert(pki, APISERVER_KUBELET_CLIENT_CN, ['system:masters']);
@@ -69,18 +66,12 @@ function nodes(): Resource {
 }
 
 /**
- * Where the kubelet of node listens: the skiff.io/kubelet-address annotation when set, else
- * its InternalIP (loopback when that address is this machine's own: the kubelet binds all
+ * Where the kubelet of node listens: its InternalIP (loopback when that address is this machine's own: the kubelet binds all
  * addresses, and local traffic then stays on lo), else its Hostname; the port is
  * status.daemonEndpoints.kubeletEndpoint.Port.
  */
 export function kubeletEndpoint(node: KObject): { host: string; port: number } {
   let port = Number(node.status?.daemonEndpoints?.kubeletEndpoint?.Port) || DEFAULT_KUBELET_PORT;
-  const ann: string | undefined = node.metadata?.annotations?.[KUBELET_ADDRESS_ANNOTATION];
-  if (ann) {
-    const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(ann);
-    if (m) return { host: m[1], port: m[2] ? Number(m[2]) : port };
-  }
   const addrs: KObject[] = node.status?.addresses ?? [];
   const internal = addrs.find((a) => a.type === 'InternalIP')?.address;
   if (internal) return { host: isLocalAddress(internal) ? '127.0.0.1' : internal, port };

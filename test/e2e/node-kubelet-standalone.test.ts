@@ -126,7 +126,6 @@ describe('standalone skiff kubelet: a complete node agent', { skip, timeout: 300
     assert.notEqual(port, 10250);
     const node = JSON.parse(await s!.k('get', 'node', NODE, '-o', 'json'));
     assert.equal(node.status.daemonEndpoints.kubeletEndpoint.Port, port);
-    assert.equal(node.metadata.annotations?.['skiff.io/kubelet-address'], undefined, 'the port is found without the annotation');
     assert.equal(node.spec.podCIDR, CIDR1);
     assert.doesNotMatch(kubeletLog, /self-signed|no --client-ca-file/, 'the agent tree’s serving cert and client CA are used');
   });

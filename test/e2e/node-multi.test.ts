@@ -183,8 +183,8 @@ describe('worker node: 20 replicas and a second node', { skip, timeout: 240_000 
     assert.equal((await httpGet(`http://${p2.status.podIP}:8080/hostname`)).trim(), 'on2b');
     // Node 1 -> node 2, from inside a pod (exec through the server's kubelet).
     assert.equal((await podFetch(s, 'on1', `http://${p2.status.podIP}:8080/hostname`)).trim(), 'on2b');
-    // Node 2 -> node 1: a pod on node 2 fetches and leaves the answer in a hostPath dir (exec on
-    // node 2 would go to port 10250, which is the server's kubelet on this shared host).
+    // Node 2 -> node 1: a pod on node 2 fetches and leaves the answer in a hostPath dir, so the
+    // check does not depend on exec through node 2's kubelet.
     await apply(s, pinned('client2', NODE2, ['sh', '-c', `until timeout 5 wget -qO- http://${p1.status.podIP}:8080/hostname > /out/got.tmp; do sleep 1; done; mv /out/got.tmp /out/got; sleep 3600`], true));
     await until('the node-2 client fetched from node 1', async () => existsSync(join(hostDir, 'got')), 60_000);
     assert.equal(readFileSync(join(hostDir, 'got'), 'utf8').trim(), 'on1');

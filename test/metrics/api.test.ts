@@ -1,13 +1,12 @@
 // metrics.k8s.io end to end without containers: `skiff server` (API only, 1 s metric
 // resolution) scrapes a kubelet HTTPS server (the real one from src/kubelet/server, over a fake
-// runtime whose stats grow at known rates) found through the skiff.io/kubelet-address
-// annotation, and the real kubectl reads it: discovery, top node/pod, get, errors, selectors,
+// runtime whose stats grow at known rates) found through the node's InternalIP and daemonEndpoints port,
+// and the real kubectl reads it: discovery, top node/pod, get, errors, selectors,
 // and the HPA controller's metrics source.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '../../src/client/index.js';
 import { resourceMetricsFromApi } from '../../src/controllers/podautoscaler/metrics.js';
-import { KUBELET_ADDRESS_ANNOTATION } from '../../src/apiserver/pod-proxy.js';
 import { kubeletServingCert } from '../../src/kubelet/server/certs.js';
 import { startKubeletServer, type KubeletServer, type StreamingRuntime } from '../../src/kubelet/server/server.js';
 import type { ResourceStats } from '../../src/kubelet/stats/provider.js';
@@ -140,8 +139,11 @@ describe('metrics.k8s.io served by skiff server from kubelet /metrics/resource',
       input: JSON.stringify({
         apiVersion: 'v1',
         kind: 'Node',
-        metadata: { name: NODE, labels: { role: 'fake' }, annotations: { [KUBELET_ADDRESS_ANNOTATION]: `127.0.0.1:${kubelet.port}` } },
-        status: { capacity: { cpu: '4', memory: '2Gi', pods: '110' }, allocatable: { cpu: '4', memory: '2Gi', pods: '110' } },
+        metadata: { name: NODE, labels: { role: 'fake' } },
+        status: {
+          addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+          daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } },
+          capacity: { cpu: '4', memory: '2Gi', pods: '110' }, allocatable: { cpu: '4', memory: '2Gi', pods: '110' } },
       }),
     });
     for (const [name, app] of [['burn', 'burn'], ['idle', 'idle']]) await s.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod(name, { app }, NODE)) });

@@ -69,8 +69,8 @@ after(async () => {
 });
 
 const node = (name: string, port: number, runtimeVersion = 'containerd://1.6.20'): KObject => ({
-  metadata: { name, annotations: { 'skiff.io/kubelet-address': `127.0.0.1:${port}` } },
-  status: { nodeInfo: { containerRuntimeVersion: runtimeVersion } },
+  metadata: { name },
+  status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: port } }, nodeInfo: { containerRuntimeVersion: runtimeVersion } },
 });
 
 test('scraper: rounds over kubelets; failures leave a node out and back off', async () => {
@@ -80,7 +80,7 @@ test('scraper: rounds over kubelets; failures leave a node out and back off', as
   const store = new MetricsStore(1000);
   const scraper = new MetricsScraper({
     listNodes: () => nodes,
-    kubelet: { ...conn, resolve: (n) => ({ host: '127.0.0.1', port: Number(n.metadata!.annotations!['skiff.io/kubelet-address'].split(':')[1]) }) },
+    kubelet: { ...conn, resolve: (n) => ({ host: '127.0.0.1', port: Number(n.status!.daemonEndpoints.kubeletEndpoint.Port) }) },
     store,
     resolutionMs: 1000,
     timeoutMs: 2000,
