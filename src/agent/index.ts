@@ -5,7 +5,7 @@ import { Client, setClientLogger } from '../client/index.js';
 import { defaultKubeletLog, startKubeletNode, type Kubelet, type KubeletLog } from '../kubelet/index.js';
 import { DEFAULT_KUBELET_PORT, type KubeletServer } from '../kubelet/server/server.js';
 import { primaryIPv4 } from '../kubelet/node/host-info.js';
-import { startProxy, type ProxyHandle } from '../proxy/index.js';
+import { startProxy, type IptablesBackend, type ProxyHandle } from '../proxy/index.js';
 import { ensureAgentCredentials, type AgentCredentials } from './credentials.js';
 
 export { ensureAgentCredentials, AGENT_FILES, type AgentCredentials, type AgentCredentialOptions } from './credentials.js';
@@ -31,6 +31,8 @@ export interface AgentOptions {
   kubelet?: boolean;
   /** Run the service proxy (default true). */
   proxy?: boolean;
+  /** Which iptables the proxy programs (default auto). */
+  iptablesBackend?: IptablesBackend;
   /** The kubelet's HTTPS port (default 10250; 0 picks a free one). */
   kubeletPort?: number;
   /** See AgentCredentialOptions.waitMs. */
@@ -102,7 +104,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     if (runProxy && credentials.proxyKubeconfig) {
       const proxyClient = new Client({ kubeconfig: credentials.proxyKubeconfig, component: 'kube-proxy' });
       clients.push(proxyClient);
-      const proxy = await startProxy({ client: proxyClient, nodeName: opts.nodeName, log: (level, msg) => log(level, `proxy: ${msg}`) });
+      const proxy = await startProxy({ client: proxyClient, nodeName: opts.nodeName, iptables: opts.iptablesBackend, log: (level, msg) => log(level, `proxy: ${msg}`) });
       agent.proxy = proxy;
       stops.push(() => proxy.stop());
     }

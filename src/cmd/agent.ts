@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { kubeDnsServiceIP } from '../dns/kube-dns-service.js';
 import { startAgent } from '../agent/index.js';
 import { parseJoinToken } from '../agent/join-token.js';
+import { parseIptablesBackend } from '../proxy/index.js';
 import { exitOnSignals, parseNodeLabels } from './flags.js';
 
 const USAGE = `Usage: skiff agent --server https://HOST:PORT --token TOKEN [flags]
@@ -24,6 +25,7 @@ const USAGE = `Usage: skiff agent --server https://HOST:PORT --token TOKEN [flag
   --containerd-socket PATH use a running containerd instead of starting one
   --kubelet-port PORT      the kubelet's HTTPS port (default 10250)
   --disable-kube-proxy     do not run the service proxy
+  --iptables-backend B     service proxy backend: auto (the one holding the node's rules), nft, legacy, default (default auto)
   --no-kubelet             only join and write <data-dir>/agent/kubelet.kubeconfig, then exit
   --join-timeout SECONDS   keep retrying an unreachable server this long (default 120)
   -v                       verbose kubelet logging
@@ -47,6 +49,7 @@ function parseAgentArgs(argv: string[]) {
       'containerd-socket': { type: 'string' },
       'kubelet-port': { type: 'string' },
       'disable-kube-proxy': { type: 'boolean', default: false },
+      'iptables-backend': { type: 'string', default: 'auto' },
       'no-kubelet': { type: 'boolean', default: false },
       'join-timeout': { type: 'string', default: '120' },
       verbose: { type: 'boolean', short: 'v' },
@@ -117,6 +120,7 @@ async function start(values: ReturnType<typeof parseAgentArgs>): Promise<void> {
     containerdSocket: values['containerd-socket'],
     kubelet: !joinOnly,
     proxy: !values['disable-kube-proxy'],
+    iptablesBackend: parseIptablesBackend(values['iptables-backend']),
     kubeletPort: values['kubelet-port'] === undefined ? undefined : nonNegativeInt(values['kubelet-port'], '--kubelet-port'),
     joinWaitMs: nonNegativeInt(values['join-timeout']!, '--join-timeout') * 1000,
     verbose: values.verbose,
