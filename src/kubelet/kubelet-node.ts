@@ -6,7 +6,7 @@ import { startKubelet, type Kubelet, type KubeletOptions } from './kubelet.js';
 import { defaultKubeletLog } from './log.js';
 import { openNodeRuntime, type NodeRuntime } from './node-runtime.js';
 import { CriRuntime } from './runtime/cri-runtime.js';
-import { criStreamingRuntime, DEFAULT_KUBELET_PORT, startKubeletServer, type KubeletServer } from './server/server.js';
+import { criStreamingRuntime, DEFAULT_KUBELET_PORT, startKubeletServer, type KubeletServer, type StreamingRuntime } from './server/server.js';
 
 export interface KubeletServingTls {
   /** The serving certificate (the API server verifies it against the cluster's server CA). */
@@ -23,6 +23,8 @@ export interface KubeletNodeOptions extends Omit<KubeletOptions, 'kubeletPort'> 
   port?: number;
   /** The kubelet server's bind address (default 0.0.0.0). */
   bindAddress?: string;
+  /** What the server streams from when the runtime is not CRI (tests, fakes); default: the CRI runtime's. */
+  streamingRuntime?: StreamingRuntime;
 }
 
 export interface KubeletNode {
@@ -36,7 +38,7 @@ export interface KubeletNode {
 
 export async function startKubeletNode(opts: KubeletNodeOptions): Promise<KubeletNode> {
   const log = opts.log ?? defaultKubeletLog();
-  const { tls, port: wantPort, bindAddress, ...kubeletOpts } = opts;
+  const { tls, port: wantPort, bindAddress, streamingRuntime, ...kubeletOpts } = opts;
   let owned: NodeRuntime | undefined;
   let runtime = opts.runtime;
   let cniConfDir = opts.cniConfDir;
@@ -46,26 +48,33 @@ export async function startKubeletNode(opts: KubeletNodeOptions): Promise<Kubele
     cniConfDir ??= owned.cniConfDir;
   }
   let server: KubeletServer | undefined;
+  // The server starts first (its port goes into the Node's status), so it asks the kubelet for
+  // its pods once there is one; until then it knows none, as upstream's before its first sync.
+  let kubelet: Kubelet | undefined;
   try {
-    if (tls && runtime instanceof CriRuntime) {
+    const serverRuntime = streamingRuntime ?? (runtime instanceof CriRuntime ? criStreamingRuntime(runtime.cri) : undefined);
+    if (tls && serverRuntime) {
       server = await startKubeletServer({
         nodeName: opts.nodeName,
-        runtime: criStreamingRuntime(runtime.cri),
+        runtime: serverRuntime,
         tls,
         port: wantPort ?? DEFAULT_KUBELET_PORT,
         bindAddress,
+        getPod: (namespace, name) => kubelet?.getPod(namespace, name),
+        listPods: () => kubelet?.listPods() ?? [],
         log,
       });
     } else if (tls) log('warning', 'the container runtime is not CRI: the kubelet server (logs, exec, port-forward) does not run');
     const port = server?.port ?? wantPort ?? DEFAULT_KUBELET_PORT;
-    const kubelet = await startKubelet({ ...kubeletOpts, runtime, cniConfDir, kubeletPort: port, log });
+    kubelet = await startKubelet({ ...kubeletOpts, runtime, cniConfDir, kubeletPort: port, log });
+    const started = kubelet;
     return {
-      kubelet,
+      kubelet: started,
       server,
       port,
       async stop() {
         await server?.close().catch((e: Error) => log('warning', `stopping the kubelet server: ${e.message}`));
-        await kubelet.stop();
+        await started.stop();
         await owned?.stop();
       },
     };

@@ -31,7 +31,7 @@ import { PodSync } from './pods/pod-sync.js';
 import { PodWorkers } from './pods/pod-workers.js';
 import { hostDNS, type DnsOptions } from './pods/runtime-config.js';
 import { serviceEnv } from './pods/service-env.js';
-import { StatusManager } from './pods/status-manager.js';
+import { StatusManager, type StatusTarget } from './pods/status-manager.js';
 import { ProbeManager } from './prober/manager.js';
 import type { KubeletRuntime } from './runtime/types.js';
 import { TokenManager } from './volumes/token-manager.js';
@@ -86,8 +86,32 @@ export interface Kubelet {
   readonly runtime: KubeletRuntime;
   /** The CNI conf dir the kubelet writes to. */
   readonly cniConfDir: string;
+  /**
+   * The pods this kubelet runs (upstream's GetPods, served as GET /pods): the API pods bound to
+   * this node and the static pods (not their mirror pods), each with the status the kubelet
+   * last generated for it. Pods whose source deleted them are left out.
+   */
+  listPods(): KObject[];
+  /** One of those pods by namespace and name (upstream's GetPodByName), for logs, exec, attach. */
+  getPod(namespace: string, name: string): KObject | undefined;
   /** Stops the kubelet (pods keep running, as with upstream's kubelet; a new kubelet adopts them). */
   stop(): Promise<void>;
+}
+
+/** The status manager, remembering the last status generated per target (written or not). */
+class RecordingStatusManager extends StatusManager {
+  /** status target uid (the mirror pod's for a static pod) -> the kubelet's latest status. */
+  readonly latest = new Map<string, KObject>();
+
+  override set(target: StatusTarget, status: KObject): Promise<KObject | undefined> {
+    this.latest.set(target.uid, status);
+    return super.set(target, status);
+  }
+
+  override forget(uid: string): void {
+    this.latest.delete(uid);
+    super.forget(uid);
+  }
 }
 
 export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
@@ -220,7 +244,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
   const crashBackoff = new Backoff({ baseMs: opts.crashLoopBackoff?.baseMs, maxMs: opts.crashLoopBackoff?.maxMs });
   const pullBackoff = new Backoff({ baseMs: opts.imagePullBackoff?.baseMs, maxMs: opts.imagePullBackoff?.maxMs });
   const tokens = new TokenManager(client);
-  const statusManager = new StatusManager(client, log);
+  const statusManager = new RecordingStatusManager(client, log);
   const getOrUndefined = (p: Promise<KObject>) => p.catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
   const configMap = (ns: string, name: string) => getOrUndefined(client.configMaps.get(ns, name));
   const secret = (ns: string, name: string) => getOrUndefined(client.secrets.get(ns, name));
@@ -264,6 +288,16 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
   });
 
   let staticPods: StaticPodSource | undefined;
+  const statusTarget = (pod: KObject): StatusTarget | undefined => {
+    if (staticPods?.isStatic(pod)) {
+      const m = staticPods.mirrorOf(pod);
+      return m ? { namespace: m.metadata!.namespace!, name: m.metadata!.name!, uid: m.metadata!.uid! } : undefined;
+    }
+    return { namespace: pod.metadata?.namespace ?? 'default', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
+  };
+  // uids of pods their source deleted: their workers still tear them down, but the kubelet no
+  // longer lists them (upstream's pod manager forgets a pod on REMOVE).
+  const removedUids = new Set<string>();
   workers = new PodWorkers({
     client,
     sync,
@@ -273,13 +307,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
     hostIP,
     resyncMs: opts.resyncIntervalMs,
     isStatic: (pod) => staticPods?.isStatic(pod) ?? false,
-    statusTarget: (pod) => {
-      if (staticPods?.isStatic(pod)) {
-        const m = staticPods.mirrorOf(pod);
-        return m ? { namespace: m.metadata!.namespace!, name: m.metadata!.name!, uid: m.metadata!.uid! } : undefined;
-      }
-      return { namespace: pod.metadata?.namespace ?? 'default', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
-    },
+    statusTarget,
     cleanup: async (uid) => {
       await teardownPodVolumes(podsDir, uid);
       tokens.forgetPod(uid);
@@ -302,6 +330,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
         staticPods?.scan(); // recreate it
         return;
       }
+      removedUids.add(pod.metadata?.uid ?? '');
       workers.remove(pod.metadata?.uid ?? '');
     },
   });
@@ -315,7 +344,10 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       log,
       nodeUid: () => nodeStatus.node?.metadata?.uid,
       onUpdate: (pod) => workers.update(pod),
-      onRemove: (uid) => workers.remove(uid),
+      onRemove: (uid) => {
+        removedUids.add(uid);
+        workers.remove(uid);
+      },
       intervalMs: opts.staticPodIntervalMs,
     });
   }
@@ -343,17 +375,41 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       for (const uid of safeReaddir(podsDir)) if (!workers.has(uid) && !pleg.runtimeUids.has(uid)) await teardownPodVolumes(podsDir, uid).catch(() => undefined);
       crashBackoff.gc();
       pullBackoff.gc();
+      // Statuses and removal marks of pods whose workers are gone.
+      for (const uid of removedUids) if (!workers.has(uid)) removedUids.delete(uid);
+      const targets = new Set(workers.uids().map((u) => statusTarget(workers.pod(u)!)?.uid));
+      for (const uid of statusManager.latest.keys()) if (!targets.has(uid)) statusManager.latest.delete(uid);
     } finally {
       gcBusy = false;
     }
   };
   const gcTimer = setInterval(() => void gc(), opts.gcIntervalMs ?? 60_000);
 
+  /** A running pod as the kubelet sees it: its source's object with the status last generated. */
+  const kubeletView = (pod: KObject): KObject => {
+    const target = statusTarget(pod);
+    const status = target && statusManager.latest.get(target.uid);
+    return status ? { ...pod, status } : pod;
+  };
+  const runningPods = function* (): Generator<KObject> {
+    for (const uid of workers.uids()) {
+      const pod = workers.pod(uid);
+      if (pod && !removedUids.has(uid)) yield pod;
+    }
+  };
+
   log('info', `kubelet started on node ${nodeName} (CNI conf ${cniConfDir})`);
   return {
     nodeName,
     runtime,
     cniConfDir,
+    listPods: () => [...runningPods()].map(kubeletView),
+    getPod(namespace, name) {
+      // The newest pod of that name wins (a recreated pod while the old one still terminates).
+      let found: KObject | undefined;
+      for (const pod of runningPods()) if (pod.metadata?.name === name && (pod.metadata?.namespace ?? 'default') === namespace) found = pod;
+      return found && kubeletView(found);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
