@@ -20,10 +20,14 @@ export const METRICS_GROUP = 'metrics.k8s.io';
 export const METRICS_VERSION = 'v1beta1';
 const API_VERSION = `${METRICS_GROUP}/${METRICS_VERSION}`;
 
-/** The two resources as discovery lists them (get and list only; no storage behind them). */
+/**
+ * The two resources as discovery lists them (get and list only; no storage behind them). No
+ * singular name, as metrics-server: clients then guess it from the kind, so "nodemetrics" and
+ * "podmetrics" name them (`kubectl get podmetrics`, `kubectl explain podmetrics`).
+ */
 export const metricsResourceDefs: ResourceDef[] = [
-  { group: METRICS_GROUP, version: METRICS_VERSION, kind: 'NodeMetrics', plural: 'nodes', singular: 'node', namespaced: false, verbs: ['get', 'list'], columns: [], row: () => [] },
-  { group: METRICS_GROUP, version: METRICS_VERSION, kind: 'PodMetrics', plural: 'pods', singular: 'pod', namespaced: true, verbs: ['get', 'list'], columns: [], row: () => [] },
+  { group: METRICS_GROUP, version: METRICS_VERSION, kind: 'NodeMetrics', plural: 'nodes', singular: '', namespaced: false, verbs: ['get', 'list'], columns: [], row: () => [] },
+  { group: METRICS_GROUP, version: METRICS_VERSION, kind: 'PodMetrics', plural: 'pods', singular: '', namespaced: true, verbs: ['get', 'list'], columns: [], row: () => [] },
 ];
 
 /** What the API reads: the Node and Pod objects, and the usage store. */

@@ -3,7 +3,7 @@
 // resource definitions on first use and then kept: schemas of built-in kinds do not change.
 import { createHash } from 'node:crypto';
 import type { ResourceDef } from '../../api/types.js';
-import { collectSchemas, type GVK } from './schemas.js';
+import { collectSchemas, refPrefix, type GVK } from './schemas.js';
 import { gvPrefix, resourceKinds, resourcePaths } from './paths.js';
 
 export interface Built {
@@ -17,6 +17,20 @@ export interface OpenAPIDocs {
   v3Index: Built;
   /** Per group version, keyed by "api/v1" or "apis/<group>/<version>". */
   v3: Map<string, Built>;
+}
+
+/**
+ * A group version whose kinds are not in the built-in schema model (metrics.k8s.io): its
+ * definitions come ready-made, under their own upstream names.
+ */
+export interface ExtraGroupVersion {
+  resources: readonly ResourceDef[];
+  /** The definitions by name, refs under refPrefix. */
+  definitions(refPrefix: string): Record<string, Record<string, unknown>>;
+  /** What they refer to that the model provides: definition keys or shared scalar names. */
+  dependencies: readonly string[];
+  /** The definition name of a kind (or list kind) of these resources. */
+  definitionName(kind: string): string | undefined;
 }
 
 const META_KINDS = ['meta.v1.Status', 'meta.v1.DeleteOptions', 'meta.v1.WatchEvent', 'meta.v1.APIResourceList'];
@@ -50,19 +64,22 @@ function kindIndex(resources: readonly ResourceDef[]): Map<string, GVK[]> {
   return out;
 }
 
-export function buildDocuments(resources: readonly ResourceDef[]): OpenAPIDocs {
-  const kinds = kindIndex(resources);
+export function buildDocuments(resources: readonly ResourceDef[], extras: readonly ExtraGroupVersion[] = []): OpenAPIDocs {
+  const kinds = kindIndex([...resources, ...extras.flatMap((e) => e.resources)]);
   const gvksOf = (key: string) => kinds.get(key);
 
   // v2: everything in one document.
   const v2Paths: Record<string, unknown> = {};
   for (const r of resources) Object.assign(v2Paths, resourcePaths(r, 'v2'));
-  const v2Roots = [...kinds.keys(), ...META_KINDS];
+  for (const e of extras) for (const r of e.resources) Object.assign(v2Paths, resourcePaths(r, 'v2', (k) => e.definitionName(k)));
+  const v2Roots = [...kinds.keys(), ...META_KINDS, ...extras.flatMap((e) => e.dependencies)];
+  const v2Defs = collectSchemas(v2Roots, 'v2', gvksOf);
+  for (const e of extras) Object.assign(v2Defs, e.definitions(refPrefix('v2')));
   const v2 = built({
     swagger: '2.0',
     info: INFO,
     paths: sortKeys(v2Paths),
-    definitions: collectSchemas(v2Roots, 'v2', gvksOf),
+    definitions: sortKeys(v2Defs),
     securityDefinitions: { BearerToken: { description: 'Bearer Token authentication', type: 'apiKey', name: 'authorization', in: 'header' } },
     security: [{ BearerToken: [] }],
   });
@@ -74,6 +91,14 @@ export function buildDocuments(resources: readonly ResourceDef[]): OpenAPIDocs {
     byGV.set(gv, [...(byGV.get(gv) ?? []), r]);
   }
   const v3 = new Map<string, Built>();
+  for (const e of extras) {
+    const paths: Record<string, unknown> = {};
+    for (const r of e.resources) Object.assign(paths, resourcePaths(r, 'v3', (k) => e.definitionName(k)));
+    const schemas = collectSchemas([...META_KINDS, ...e.dependencies], 'v3', gvksOf);
+    Object.assign(schemas, e.definitions(refPrefix('v3')));
+    const gv = gvPrefix(e.resources[0].group, e.resources[0].version).slice(1);
+    v3.set(gv, built(v3Document(paths, schemas)));
+  }
   for (const [gv, rs] of byGV) {
     const paths: Record<string, unknown> = {};
     const roots = new Set<string>(META_KINDS);
@@ -81,18 +106,22 @@ export function buildDocuments(resources: readonly ResourceDef[]): OpenAPIDocs {
       Object.assign(paths, resourcePaths(r, 'v3'));
       for (const { key } of resourceKinds(r)) roots.add(key);
     }
-    v3.set(gv, built({
-      openapi: '3.0.0',
-      info: INFO,
-      paths: sortKeys(paths),
-      components: {
-        schemas: collectSchemas(roots, 'v3', gvksOf),
-        securitySchemes: { BearerToken: { type: 'apiKey', description: 'Bearer Token authentication', name: 'authorization', in: 'header' } },
-      },
-    }));
+    v3.set(gv, built(v3Document(paths, collectSchemas(roots, 'v3', gvksOf))));
   }
   const index = { paths: Object.fromEntries([...v3.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([gv, b]) => [gv, { serverRelativeURL: `/openapi/v3/${gv}?hash=${b.etag}` }])) };
   return { v2, v3Index: built(index), v3 };
+}
+
+function v3Document(paths: Record<string, unknown>, schemas: Record<string, unknown>): unknown {
+  return {
+    openapi: '3.0.0',
+    info: INFO,
+    paths: sortKeys(paths),
+    components: {
+      schemas: sortKeys(schemas),
+      securitySchemes: { BearerToken: { type: 'apiKey', description: 'Bearer Token authentication', name: 'authorization', in: 'header' } },
+    },
+  };
 }
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {

@@ -1,5 +1,6 @@
 // HTTP entry for the OpenAPI documents: /openapi/v2, /openapi/v3 and /openapi/v3/<group version>.
 import { builtinResources } from '../../api/registry.js';
+import { metricsOpenAPI } from '../../metrics/openapi.js';
 import { buildDocuments, type Built, type OpenAPIDocs } from './documents.js';
 import { encodeOpenAPIv2, OPENAPI_V2_PROTOBUF } from './v2-protobuf.js';
 
@@ -9,22 +10,33 @@ export interface OpenAPIResponse {
   body: Buffer;
 }
 
-let docs: OpenAPIDocs | undefined;
-let v2Protobuf: Built | undefined;
+export interface OpenAPIOptions {
+  /** Whether metrics.k8s.io/v1beta1 is served (its kinds are described then); default true. */
+  metrics?: boolean;
+}
 
-/** Built on the first request, not at server start. */
-function documents(): OpenAPIDocs {
-  return (docs ??= buildDocuments(builtinResources));
+interface Cached {
+  docs: OpenAPIDocs;
+  v2Protobuf?: Built;
+}
+
+/** Per variant (with or without metrics.k8s.io); built on the first request, not at server start. */
+const cache = new Map<boolean, Cached>();
+
+function cached(metrics: boolean): Cached {
+  let c = cache.get(metrics);
+  if (!c) cache.set(metrics, (c = { docs: buildDocuments(builtinResources, metrics ? [metricsOpenAPI] : []) }));
+  return c;
 }
 
 /**
  * The v2 document as gnostic protobuf, encoded from the JSON one on the first request for it. Its
  * ETag is the JSON document's, as kube-openapi does (responses vary by Accept).
  */
-function v2ProtobufDocument(): Built {
-  if (v2Protobuf) return v2Protobuf;
-  const json = documents().v2;
-  return (v2Protobuf = { body: encodeOpenAPIv2(JSON.parse(json.body.toString())).body, etag: json.etag });
+function v2ProtobufDocument(c: Cached): Built {
+  if (c.v2Protobuf) return c.v2Protobuf;
+  const json = c.docs.v2;
+  return (c.v2Protobuf = { body: encodeOpenAPIv2(JSON.parse(json.body.toString())).body, etag: json.etag });
 }
 
 // The encodings of /openapi/v2, as kube-openapi offers them: Accept type -> Content-Type. Both
@@ -42,12 +54,15 @@ const V2_TYPES: Record<string, string> = {
  * /openapi/v2 answers JSON, or gnostic's protobuf Document when Accept prefers it (client-go's
  * OpenAPISchema()); an Accept that names neither gets 406.
  */
-export function serveOpenAPI(path: string, query: URLSearchParams, accept: string): OpenAPIResponse | undefined {
+export function serveOpenAPI(path: string, query: URLSearchParams, accept: string, opts: OpenAPIOptions = {}): OpenAPIResponse | undefined {
+  if (!path.startsWith('/openapi/')) return undefined;
+  const c = cached(opts.metrics ?? true);
+  const documents = () => c.docs;
   if (path === '/openapi/v2') {
     const type = negotiateV2(accept);
     if (!type) return notAcceptable();
     if (type === 'application/json') return ok(documents().v2, 'no-cache, private');
-    const res = ok(v2ProtobufDocument(), 'no-cache, private');
+    const res = ok(v2ProtobufDocument(c), 'no-cache, private');
     res.headers['Content-Type'] = type;
     return res;
   }
@@ -113,6 +128,5 @@ function status(code: number, reason: string, message: string): OpenAPIResponse 
 
 /** For tests: forget the cached documents (e.g. after the resource list changed). */
 export function resetOpenAPICache(): void {
-  docs = undefined;
-  v2Protobuf = undefined;
+  cache.clear();
 }

@@ -56,14 +56,19 @@ export function resourceKinds(r: ResourceDef): { key: string; gvk: GVK }[] {
   return out;
 }
 
-/** Paths of one resource, with operations in the given flavor. */
-export function resourcePaths(r: ResourceDef, flavor: Flavor): Record<string, Record<string, unknown>> {
+/**
+ * Paths of one resource, with operations in the given flavor. definitionName names the
+ * definitions of kinds outside the built-in schema model (default: the model's).
+ */
+export function resourcePaths(r: ResourceDef, flavor: Flavor, definitionName?: (kind: string) => string | undefined): Record<string, Record<string, unknown>> {
   const verbs = new Set(r.verbs ?? DEFAULT_VERBS);
   const gvk: GVK = { group: r.group, version: r.version, kind: r.kind };
-  const kindKey = keyForKind(r.group, r.version, r.kind);
-  const listKey = keyForKind(r.group, r.version, r.listKind ?? r.kind + 'List');
-  const kindRef = kindKey ? openapiName(kindKey) : META + 'Status';
-  const listRef = listKey ? openapiName(listKey) : META + 'Status';
+  const nameOf = definitionName ?? ((kind: string) => {
+    const key = keyForKind(r.group, r.version, kind);
+    return key && openapiName(key);
+  });
+  const kindRef = nameOf(r.kind) ?? META + 'Status';
+  const listRef = nameOf(r.listKind ?? r.kind + 'List') ?? META + 'Status';
   const ns = r.namespaced ? 'Namespaced' : '';
   const base = gvPrefix(r.group, r.version) + (r.namespaced ? '/namespaces/{namespace}' : '') + '/' + r.plural;
   const id = groupIdent(r.group) + r.version[0].toUpperCase() + r.version.slice(1);
