@@ -186,7 +186,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (dry.length) throw new ApiError(400, 'BadRequest', `dryRun: Unsupported value: "${dry[0]}": supported values: "All"`);
 
     if (path.startsWith('/openapi/')) {
-      const out = serveOpenAPI(path, q, req.headers.accept ?? '');
+      const out = serveOpenAPI(path, q, req.headers.accept ?? '', { metrics: !!metrics });
       if (!out) throw notFound('', '', path);
       res.writeHead(out.status, { ...out.headers, 'Content-Length': out.body.length });
       res.end(out.body);
