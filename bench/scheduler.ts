@@ -21,7 +21,6 @@
 // Everything started here is stopped by PID on exit, even after a failure; the data dir is removed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,7 +29,6 @@ import { startServerProcess, type ServerProcess } from './lib/server-process.js'
 import { topSelfTime } from './lib/cpu-profile.js';
 import { percentile } from './lib/stats.js';
 import { cpuSeconds, rssMiB } from './lib/proc.js';
-import { freePort } from '../test/helpers/cluster.js';
 import { percentileMs, subtractSparse } from '../src/scheduler/metrics.js';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
@@ -333,47 +331,11 @@ async function waitSchedulerSeesNodes(client: Client, nodes: number): Promise<Ma
   return new Map(list.items.map((n) => [n.metadata!.name!, n.metadata?.labels?.[ZONE] ?? '']));
 }
 
-/** `skiff server --disable-agent --disable-scheduler` (startServerProcess takes no server flags). */
+/** `skiff server --disable-agent --disable-scheduler`. */
 async function startServerWithoutScheduler(dataDir: string, nodeArgs: string[]): Promise<ServerProcess> {
-  const port = await freePort();
-  const kubeconfig = join(dataDir, 'kubeconfig.yaml');
-  const args = [...nodeArgs, SKIFF, 'server', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1'];
-  args.push('--write-kubeconfig', kubeconfig, '--disable-agent', '--disable-scheduler');
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(proc);
-  let out = '';
-  const keep = (d: Buffer) => {
-    if (out.length < 50_000) out += d;
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const alive = () => proc.exitCode === null && proc.signalCode === null;
-  const ready = () =>
-    new Promise<boolean>((res) => {
-      const req = https.get({ host: '127.0.0.1', port, path: '/readyz', rejectUnauthorized: false, timeout: 1000 }, (r) => {
-        r.resume();
-        res(r.statusCode === 200);
-      });
-      req.on('error', () => res(false));
-      req.on('timeout', () => (req.destroy(), res(false)));
-    });
-  for (const deadline = Date.now() + 20_000; !(await ready()); await sleep(50)) {
-    if (!alive() || Date.now() > deadline) throw new Error(`skiff server did not become ready:\n${out}`);
-  }
-  return {
-    pid: proc.pid!,
-    port,
-    kubeconfig,
-    proc,
-    async stop() {
-      if (!alive()) return;
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => alive() && proc.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
+  const server = await startServerProcess({ dataDir, nodeArgs, extraArgs: ['--disable-scheduler'] });
+  children.add(server.proc);
+  return server;
 }
 
 /** `skiff scheduler` against the server, with client limits high enough not to throttle binding. */

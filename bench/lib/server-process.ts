@@ -14,11 +14,26 @@ export interface ServerProcess {
   port: number;
   kubeconfig: string;
   proc: ChildProcess;
+  /** What the server printed so far (stdout and stderr, the first 50 kB unless keepOutput). */
+  output(): string;
   /** SIGTERM (the server exits cleanly, so --cpu-prof writes its profile), SIGKILL after 10 s. */
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(opts: { dataDir: string; datastoreEndpoint?: string; nodeArgs?: string[] }): Promise<ServerProcess> {
+export interface ServerProcessOptions {
+  dataDir: string;
+  datastoreEndpoint?: string;
+  /** Flags for node itself (before the script), e.g. --cpu-prof. */
+  nodeArgs?: string[];
+  /** Extra `skiff server` flags, e.g. ['--disable-scheduler']. */
+  extraArgs?: string[];
+  /** Extra environment variables for the server. */
+  env?: Record<string, string>;
+  /** Keep all of the server's output rather than the first 50 kB (for a bench that parses it). */
+  keepOutput?: boolean;
+}
+
+export async function startServerProcess(opts: ServerProcessOptions): Promise<ServerProcess> {
   const port = await freePort();
   const kubeconfig = join(opts.dataDir, 'kubeconfig.yaml');
   const args = [
@@ -31,11 +46,13 @@ export async function startServerProcess(opts: { dataDir: string; datastoreEndpo
     '--write-kubeconfig', kubeconfig,
     '--disable-agent',
     ...(opts.datastoreEndpoint ? ['--datastore-endpoint', opts.datastoreEndpoint] : []),
+    ...(opts.extraArgs ?? []),
   ];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = opts.env ? { ...process.env, ...opts.env } : process.env;
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let log = '';
   const keep = (d: Buffer) => {
-    if (log.length < 50_000) log += d;
+    if (opts.keepOutput || log.length < 50_000) log += d;
   };
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
@@ -59,7 +76,7 @@ export async function startServerProcess(opts: { dataDir: string; datastoreEndpo
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { pid: proc.pid!, port, kubeconfig, proc, stop };
+  return { pid: proc.pid!, port, kubeconfig, proc, stop, output: () => log };
 }
 
 function readyz(port: number): Promise<boolean> {

@@ -8,7 +8,7 @@ import { decodeObject, mediaType, readBody, sendJson, successStatus } from './ht
 import { handleList, handleWatch, buildFilter, matches } from './list-watch.js';
 import { mergePatch } from './patch/merge.js';
 import type { applyPatch, formatConflicts } from './patch/apply.js';
-import type { DeleteOptions, Registry } from './registry.js';
+import { writeTimings, type DeleteOptions, type Registry } from './registry.js';
 import type { Resource } from './resource.js';
 import type { RequestContext } from './context.js';
 import type { ResourceRequest } from './request-info.js';
@@ -79,9 +79,18 @@ export async function handleResource(
     }
     if (method === 'POST') {
       if (r.namespaced && !ns) throw methodNotAllowed();
+      const t0 = writeTimings ? performance.now() : 0;
       const obj = await decodeBody(env, req, r, q, warnings);
+      const t1 = writeTimings ? performance.now() : 0;
       const created = await registry.create(ctx, r, ns, obj);
-      return respond(req, res, r, ctx.dryRun ? 201 : 201, created, q, warnings);
+      const t2 = writeTimings ? performance.now() : 0;
+      respond(req, res, r, ctx.dryRun ? 201 : 201, created, q, warnings);
+      if (writeTimings) {
+        writeTimings.add('create.decode', t1 - t0);
+        writeTimings.add('create.encode', performance.now() - t2);
+        writeTimings.add('create.handler', performance.now() - t0);
+      }
+      return;
     }
     if (method === 'DELETE') return deleteCollection(env, ctx, req, res, r, ns, q);
     throw methodNotAllowed();
@@ -385,11 +394,13 @@ async function handleBinding(
   name: string,
 ): Promise<void> {
   if (req.method !== 'POST') throw methodNotAllowed();
+  const t0 = writeTimings ? performance.now() : 0;
   const binding = decodeObject(await readBody(req), req.headers['content-type']);
   const node = binding.target?.name;
   if (!node) throw new ApiError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`);
   await env.registry.bind(ctx, r, ns, name, node, binding.metadata?.uid);
   sendJson(res, 201, successStatus());
+  if (writeTimings) writeTimings.add('binding.handler', performance.now() - t0);
 }
 
 export function getPath(o: any, path: string): any {

@@ -51,6 +51,34 @@ export interface WriteHooks {
 
 const GENERATE_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
+/**
+ * Per-phase write timings for latency probes (bench/write-latency.ts), on only with
+ * SKIFF_WRITE_TIMING=1: every 2 s a `write-timing {...}` line with the mean and max of each
+ * phase (ms) goes to stderr, and the samples are reset.
+ */
+class PhaseTimings {
+  private readonly sums = new Map<string, { n: number; total: number; max: number }>();
+
+  add(phase: string, ms: number): void {
+    let s = this.sums.get(phase);
+    if (!s) this.sums.set(phase, (s = { n: 0, total: 0, max: 0 }));
+    s.n++;
+    s.total += ms;
+    if (ms > s.max) s.max = ms;
+  }
+
+  flush = (): void => {
+    if (this.sums.size === 0) return;
+    const out: Record<string, { n: number; mean: number; max: number }> = {};
+    for (const [k, s] of this.sums) out[k] = { n: s.n, mean: +(s.total / s.n).toFixed(3), max: +s.max.toFixed(3) };
+    this.sums.clear();
+    process.stderr.write(`write-timing ${JSON.stringify(out)}\n`);
+  };
+}
+
+export const writeTimings: PhaseTimings | undefined = process.env.SKIFF_WRITE_TIMING === '1' ? new PhaseTimings() : undefined;
+if (writeTimings) setInterval(writeTimings.flush, 2000).unref();
+
 export function nowRFC3339(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -95,6 +123,7 @@ export class Registry {
   }
 
   async create(ctx: RequestContext, r: Resource, namespace: string | undefined, obj: KObject): Promise<KObject> {
+    const t0 = writeTimings ? performance.now() : 0;
     checkTypeMeta(r, obj);
     const meta = (obj.metadata ??= {});
     if (r.namespaced) {
@@ -123,8 +152,11 @@ export class Registry {
     if (ctx.dryRun) return obj;
 
     let rev: number;
+    const t1 = writeTimings ? performance.now() : 0;
+    if (writeTimings) writeTimings.add('create.prepare', t1 - t0);
     try {
       rev = (await this.store.create(key, this.storedJson(r, obj))).modRevision;
+      if (writeTimings) writeTimings.add('store.commit', performance.now() - t1);
     } catch (e) {
       await rollback?.();
       if (e instanceof StoreError && e.code === 'AlreadyExists') throw alreadyExists(r.group, r.plural, meta.name!);
@@ -270,20 +302,42 @@ export class Registry {
       conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: nowRFC3339() });
       status.conditions = conds;
       if (ctx.dryRun) return;
+      let rev: number;
+      const t1 = writeTimings ? performance.now() : 0;
       try {
-        const rev = (await this.store.update(key, this.storedJson(r, pod), cur.rev)).modRevision;
-        await this.cache.waitFor(rev);
-        return;
+        rev = (await this.store.update(key, this.storedJson(r, pod), cur.rev)).modRevision;
+        if (writeTimings) writeTimings.add('store.commit', performance.now() - t1);
       } catch (e) {
-        if (e instanceof StoreError && e.code === 'Conflict' && attempt < 5) continue;
+        if (e instanceof StoreError && e.code === 'Conflict' && attempt < 5) {
+          // Our cached copy was behind: decide again on what the store has committed.
+          await this.catchUp();
+          continue;
+        }
         throw this.translateWriteError(e, r, name);
       }
+      await this.waitForCache(rev);
+      return;
     }
   }
 
   /** After a conflict: wait until the cache reflects everything the store has committed. */
   private async catchUp(): Promise<void> {
     await this.cache.waitFor(await this.store.currentRevision(), 5000).catch(() => undefined);
+  }
+
+  /**
+   * Waits until the cache reflects an acknowledged write, so the writer reads its own write. A
+   * write the store acknowledged has happened: if the cache is late, it is logged and the
+   * write still succeeds (an error would invite a retry of something already done).
+   */
+  private async waitForCache(rev: number): Promise<void> {
+    const t = writeTimings ? performance.now() : 0;
+    try {
+      await this.cache.waitFor(rev);
+    } catch (err) {
+      process.emitWarning(`registry: write at revision ${rev} acknowledged, but ${(err as Error).message}`);
+    }
+    if (writeTimings) writeTimings.add('cache.wait', performance.now() - t);
   }
 
   async delete(ctx: RequestContext, r: Resource, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<DeleteResult> {
@@ -366,12 +420,12 @@ export class Registry {
       throw this.translateWriteError(e, r, obj.metadata!.name!);
     }
     if (this.isServices(r)) await this.services!.release(obj, undefined);
-    await this.cache.waitFor(deleted.modRevision);
+    await this.waitForCache(deleted.modRevision);
     return obj;
   }
 
   private async afterWrite(r: Resource, key: string, rev: number, obj: KObject): Promise<KObject> {
-    await this.cache.waitFor(rev);
+    await this.waitForCache(rev);
     const e = this.cache.resource(r.storage).items.get(key);
     if (e && e.rev === rev) return this.external(r, e.obj);
     obj.metadata!.resourceVersion = String(rev);

@@ -55,6 +55,7 @@ export type Request =
   | { type: 'close'; id: number };
 
 export type Reply =
-  | { id: number; ok: true; kvs?: KeyValue[]; events?: WatchEvent[] }
+  /** ms: a commit's transaction time in the worker (for timings). */
+  | { id: number; ok: true; kvs?: KeyValue[]; events?: WatchEvent[]; ms?: number }
   /** diverged: the file does not hold what the main thread believes; the store must stop. */
   | { id: number; ok: false; message: string; diverged?: boolean };

@@ -174,9 +174,18 @@ async function serve(start: WorkerStart): Promise<void> {
     }
   });
 
+  // The last revision in the file. Batches are pipelined: each was decided on top of the one
+  // sent before it, so one that does not start right after the file's last revision was
+  // decided on a batch that failed, and fails too (an ordinary failure, not a divergence).
+  let fileRev = opened.state.rev;
+
   const commit = (rows: CommitRow[]): void => {
+    if (rows.length > 0 && rows[0].revision !== fileRev + 1) {
+      throw new Error(`batch at revision ${rows[0].revision} follows one that failed (file at ${fileRev})`);
+    }
     try {
       applyRows(rows);
+      if (rows.length > 0) fileRev = rows[rows.length - 1].revision;
     } catch (err) {
       // A used revision or an existing key: the main thread's view is not the file's.
       const code = (err as { code?: string }).code;
@@ -206,9 +215,11 @@ async function serve(start: WorkerStart): Promise<void> {
 
   const handle = async (req: Request): Promise<Reply> => {
     switch (req.type) {
-      case 'commit':
+      case 'commit': {
+        const t = performance.now();
         commit(req.rows);
-        return { id: req.id, ok: true };
+        return { id: req.id, ok: true, ms: performance.now() - t };
+      }
       case 'rangeAt': {
         const rows = st.rangeAt.all(req.prefix, req.end, req.after, req.revision, req.limit) as RangeRow[];
         const kvs = rows.map((r): KeyValue => ({ key: r.name, value: r.value, createRevision: r.create_revision, modRevision: r.id }));

@@ -7,13 +7,20 @@
 // counters. Current reads (get, range at the current revision) are served from memory;
 // reads at past revisions and watch history are queries in the worker.
 //
-// Writes: queued writes are decided here against the committed state (preconditions,
-// revisions) and shipped as one batch of rows, which the worker appends in one transaction
-// (WAL, synchronous=FULL) and acknowledges. Only then does the batch touch memory, settle its
-// promises and reach watchers: nothing is acknowledged before fsync, and a failed batch
-// leaves memory as the file is (the transaction rolled back). One batch is in flight at a
-// time; writes arriving meanwhile accumulate into the next, so concurrency turns into bigger
-// batches rather than more fsyncs, and each batch is decided on fully committed state.
+// Writes: queued writes are decided here (preconditions, revisions) and shipped as one batch
+// of rows, which the worker appends in one transaction (WAL, synchronous=FULL) and
+// acknowledges. Only then does the batch touch memory, settle its promises and reach
+// watchers: nothing is acknowledged before fsync, and a failed batch leaves memory as the
+// file is (the transaction rolled back). Writes arriving while a batch is out accumulate into
+// the next, so concurrency turns into bigger batches rather than more fsyncs.
+//
+// Batches are pipelined: up to MAX_IN_FLIGHT are out at once, each decided on the committed
+// state plus the batches before it (the `decided` overlay), so the worker starts the next
+// transaction the moment one ends instead of idling while this thread, busy serving
+// requests, gets round to the acknowledgement. A batch only commits on top of the one before
+// it: the worker refuses a batch whose first revision does not follow its file's last, so
+// when one fails, those sent after it fail too, and nothing new is sent until all are back
+// and the overlay is empty again (decisions then start from committed state).
 //
 // Startup: the constructor starts the worker and blocks until it has loaded the file, so a
 // store is usable (or has thrown) on return, as with the synchronous driver.
@@ -43,6 +50,30 @@ import {
 const BTree = sortedBtree.default;
 type KeyIndex = InstanceType<typeof BTree<string, KeyValue>>;
 
+/**
+ * Commit timings for latency probes, on only with SKIFF_WRITE_TIMING=1: every 2 s a
+ * `sqlite-timing {...}` line on stderr with batches, rows, and the mean/max (ms) of a write's
+ * wait in the queue, a batch's round trip to the worker and the worker's transaction time.
+ */
+const timing = process.env.SKIFF_WRITE_TIMING === '1' ? { batches: 0, rows: 0, queued: [0, 0], trip: [0, 0], txn: [0, 0] } : undefined;
+if (timing) {
+  const mean = (a: number[]) => `${(a[0] / Math.max(1, timing.batches)).toFixed(2)}/${a[1].toFixed(1)}`;
+  setInterval(() => {
+    if (timing.batches === 0) return;
+    process.stderr.write(
+      `sqlite-timing batches=${timing.batches} rows=${timing.rows} queued(mean/max)=${mean(timing.queued)} trip=${mean(timing.trip)} txn=${mean(timing.txn)}\n`,
+    );
+    Object.assign(timing, { batches: 0, rows: 0, queued: [0, 0], trip: [0, 0], txn: [0, 0] });
+  }, 2000).unref();
+}
+function addTiming(a: number[], ms: number): void {
+  a[0] += ms;
+  if (ms > a[1]) a[1] = ms;
+}
+
+/** Batches out to the worker at once (one committing, the next already waiting there). */
+const MAX_IN_FLIGHT = 2;
+
 /** How long the constructor waits for the worker to open and load the file. */
 const STARTUP_TIMEOUT_MS = 120_000;
 
@@ -52,12 +83,14 @@ export interface SqliteStoreOptions {
 }
 
 type Settle = { resolve: (kv: KeyValue) => void; reject: (e: Error) => void };
-type WriteOp = Settle &
+type WriteOp = Settle & { queuedAt?: number } &
   ({ kind: 'create'; key: string; value: string } | { kind: 'update'; key: string; value: string; expected: number } | { kind: 'delete'; key: string; expected?: number });
 
 /** A batch sent to the worker: its writes, their outcomes if it commits, and its events. */
 interface Batch {
   ops: WriteOp[];
+  /** When the batch went to the worker (timings only). */
+  sentAt?: number;
   outcomes: (KeyValue | StoreError)[];
   events: WatchEvent[];
   lastRevision: number;
@@ -84,7 +117,17 @@ export class SqliteStore implements Store {
   private compactRev: number;
 
   private queue: WriteOp[] = [];
-  private inFlight: Batch | undefined;
+  /** Batches sent to the worker and not yet answered, oldest first. */
+  private inFlight: Batch[] = [];
+  /**
+   * What the in-flight batches wrote (kv null: deleted) and at which revision, over `live`:
+   * the state new writes are decided on.
+   */
+  private readonly decided = new Map<string, { kv: KeyValue | null; rev: number }>();
+  /** The last revision handed out (this.rev when nothing is in flight). */
+  private decidedRev: number;
+  /** A batch failed while later ones were out: send nothing until they are all back. */
+  private draining = false;
   private dispatchScheduled = false;
   private drained: (() => void)[] = [];
 
@@ -121,6 +164,7 @@ export class SqliteStore implements Store {
     }
     const s = msg.state;
     this.rev = s.rev;
+    this.decidedRev = s.rev;
     this.compactRev = s.compactRev;
     for (let i = 0; i < s.keys.length; i++) {
       const key = s.keys[i];
@@ -257,7 +301,7 @@ export class SqliteStore implements Store {
     const err = new StoreError('Unavailable', 'store closed');
     this.hub.failAll(err);
     for (const p of this.pendingWatches) p.fail(err);
-    if (this.inFlight || this.queue.length > 0) await new Promise<void>((r) => this.drained.push(r));
+    if (this.inFlight.length > 0 || this.queue.length > 0) await new Promise<void>((r) => this.drained.push(r));
     if (!this.broken) await this.request({ type: 'close' }, true).catch(() => {});
     await this.compacting;
     this.port.close();
@@ -269,36 +313,45 @@ export class SqliteStore implements Store {
   private enqueue(make: (s: Settle) => WriteOp): Promise<KeyValue> {
     if (this.closed || this.broken) return Promise.reject(this.broken ?? new StoreError('Unavailable', 'store closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push(make({ resolve, reject }));
+      const op = make({ resolve, reject });
+      if (timing) op.queuedAt = performance.now();
+      this.queue.push(op);
       this.scheduleDispatch();
     });
   }
 
   private scheduleDispatch(): void {
-    if (this.dispatchScheduled || this.inFlight) return;
+    if (this.dispatchScheduled || !this.canSend()) return;
     this.dispatchScheduled = true;
     // On the next turn, so writes issued in this one (and by promise callbacks of the last
     // acknowledgement) share the batch.
     setImmediate(this.dispatch);
   }
 
-  /** Decides every queued write against the committed state and sends the rows to the worker. */
+  private canSend(): boolean {
+    return this.inFlight.length < MAX_IN_FLIGHT && !this.draining;
+  }
+
+  /**
+   * Decides every queued write against the committed state plus the in-flight batches, and
+   * sends the rows to the worker.
+   */
   private dispatch = (): void => {
     this.dispatchScheduled = false;
-    if (this.inFlight) return;
+    if (!this.canSend()) return;
     const ops = this.queue;
     if (ops.length === 0) return this.notifyDrained();
     this.queue = [];
-    // Writes earlier in the batch are seen by later ones through the overlay.
-    const overlay = new Map<string, KeyValue | null>();
+    // Writes earlier in this batch and in the batches in flight are seen through the overlay.
+    const overlay = this.decided;
     const outcomes: (KeyValue | StoreError)[] = [];
     const events: WatchEvent[] = [];
     const rows: CommitRow[] = [];
-    let rev = this.rev;
+    let rev = this.decidedRev;
     for (const op of ops) {
       const { key } = op;
       const o = overlay.get(key);
-      const prev = o === undefined ? this.live.get(key) : (o ?? undefined);
+      const prev = o === undefined ? this.live.get(key) : (o.kv ?? undefined);
       const next = rev + 1;
       let outcome: KeyValue | StoreError;
       if (op.kind === 'create') {
@@ -323,7 +376,7 @@ export class SqliteStore implements Store {
       }
       if (!(outcome instanceof StoreError)) {
         rev = next;
-        overlay.set(key, op.kind === 'delete' ? null : outcome);
+        overlay.set(key, { kv: op.kind === 'delete' ? null : outcome, rev: next });
       }
       outcomes.push(outcome);
     }
@@ -333,21 +386,35 @@ export class SqliteStore implements Store {
       settle(batch);
       return this.dispatch();
     }
-    this.inFlight = batch;
+    this.decidedRev = rev;
+    this.inFlight.push(batch);
+    if (timing) {
+      batch.sentAt = performance.now();
+      addTiming(timing.queued, batch.sentAt - ops[0].queuedAt!);
+      timing.rows += rows.length;
+    }
     this.request({ type: 'commit', rows }, true).then(
-      () => this.committed(batch),
+      (reply) => {
+        if (timing) {
+          timing.batches++;
+          addTiming(timing.trip, performance.now() - batch.sentAt!);
+          addTiming(timing.txn, reply.ms ?? 0);
+        }
+        this.committed(batch);
+      },
       (err: Error) => this.commitFailed(batch, err),
     );
   };
 
   /** The worker made the batch durable: apply it to memory, settle, notify watchers. */
   private committed(batch: Batch): void {
+    this.inFlight.shift();
     for (const e of batch.events) {
       if (e.type === 'PUT') this.live.set(e.kv.key, e.kv);
       else this.live.delete(e.kv.key);
     }
+    this.forget(batch);
     this.rev = batch.lastRevision;
-    this.inFlight = undefined;
     settle(batch);
     this.hub.publish(batch.events);
     for (const p of this.pendingWatches) {
@@ -356,12 +423,28 @@ export class SqliteStore implements Store {
     this.next();
   }
 
-  /** The transaction rolled back: memory already matches the file, so only the callers learn. */
+  /**
+   * The transaction rolled back: memory already matches the file, so only the callers learn.
+   * The batches sent after it were decided on top of it and fail in the worker as well.
+   */
   private commitFailed(batch: Batch, err: Error): void {
-    this.inFlight = undefined;
+    this.inFlight.shift();
+    this.forget(batch);
     const failure = err instanceof StoreError ? err : new StoreError('Unavailable', `sqlite write failed: ${err.message}`);
     for (const op of batch.ops) op.reject(failure);
+    this.draining = this.inFlight.length > 0;
+    if (!this.draining) this.decidedRev = this.rev;
     this.next();
+  }
+
+  /** Drops the batch's writes from the overlay, unless a later batch wrote the key since. */
+  private forget(batch: Batch): void {
+    for (const e of batch.events) {
+      const o = this.decided.get(e.kv.key);
+      // A later batch's write of the key has a higher revision and stays.
+      if (o !== undefined && o.rev <= batch.lastRevision) this.decided.delete(e.kv.key);
+    }
+    if (this.inFlight.length === 0) this.decided.clear();
   }
 
   private next(): void {
@@ -370,7 +453,7 @@ export class SqliteStore implements Store {
   }
 
   private notifyDrained(): void {
-    if (this.inFlight || this.queue.length > 0) return;
+    if (this.inFlight.length > 0 || this.queue.length > 0) return;
     for (const r of this.drained.splice(0)) r();
   }
 
@@ -413,7 +496,7 @@ export class SqliteStore implements Store {
     for (const op of this.queue.splice(0)) op.reject(err);
     this.hub.failAll(err);
     for (const p of this.pendingWatches) p.fail(err);
-    if (!this.inFlight) this.notifyDrained();
+    if (this.inFlight.length === 0) this.notifyDrained();
     // An in-flight batch is rejected through its request, which then drains.
   }
 

@@ -110,3 +110,41 @@ test('watch cache windows events and reports when a revision is too old', async 
   assert.equal(evs[0].type, 'ADDED');
   assert.equal(rc.eventsSince(-1), undefined);
 });
+
+test('a write the store acknowledged succeeds even when the watch cache is late', async () => {
+  const late = Object.create(cache) as WatchCache;
+  late.waitFor = () => Promise.reject(new Error('timed out waiting for the watch cache'));
+  const lateReg = new Registry(store, late);
+  const warned: string[] = [];
+  const onWarning = (w: Error) => warned.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    const w = await lateReg.create(ctx, widgets, 'default', { metadata: { name: 'late' }, spec: { size: 1 } });
+    const stored = (await store.get('/registry/example.com/widgets/default/late'))!;
+    assert.equal(w.metadata!.resourceVersion, String(stored.modRevision));
+    await cache.waitFor(stored.modRevision);
+    await lateReg.create(ctx, pods, 'default', { metadata: { name: 'late-pod' }, spec: { containers: [{ name: 'c', image: 'i' }] } });
+    await cache.waitFor(await store.currentRevision());
+    await lateReg.bind(ctx, pods, 'default', 'late-pod', 'node-1');
+    await cache.waitFor(await store.currentRevision());
+    assert.equal(reg.get(pods, 'default', 'late-pod').spec.nodeName, 'node-1');
+    await new Promise((r) => setImmediate(r));
+    assert.ok(warned.some((m) => m.includes('acknowledged')), warned.join('; '));
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
+test('bind catches the cache up after a store conflict and retries', async () => {
+  await reg.create(ctx, pods, 'default', { metadata: { name: 'racy' }, spec: { containers: [{ name: 'c', image: 'i' }] } });
+  const key = '/registry/pods/default/racy';
+  const cur = (await store.get(key))!;
+  const obj = JSON.parse(cur.value);
+  obj.metadata.labels = { touched: 'yes' };
+  // A write the cache has not seen yet: bind's first attempt conflicts on the store.
+  await store.update(key, JSON.stringify(obj), cur.modRevision);
+  await reg.bind(ctx, pods, 'default', 'racy', 'node-2');
+  const bound = reg.get(pods, 'default', 'racy');
+  assert.equal(bound.spec.nodeName, 'node-2');
+  assert.equal(bound.metadata!.labels?.touched, 'yes');
+});

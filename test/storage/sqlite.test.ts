@@ -248,6 +248,52 @@ describe('sqlite store: commits in a worker thread', () => {
     await reopened.close();
   });
 
+  it('decides a batch on the one still in flight before it (pipelined commits)', async () => {
+    const s = new SqliteStore(dbPath());
+    const rev0 = await s.currentRevision();
+    const created = s.create('/p/a', '1');
+    await new Promise((r) => setImmediate(r)); // the first batch is out
+    const updated = s.update('/p/a', '2', rev0 + 1);
+    const again = s.create('/p/a', '3');
+    const deleted = s.delete('/p/b');
+    assert.equal((await created).modRevision, rev0 + 1);
+    assert.equal((await updated).modRevision, rev0 + 2);
+    await assert.rejects(again, isCode('AlreadyExists'));
+    await assert.rejects(deleted, isCode('NotFound'));
+    assert.equal((await s.get('/p/a'))?.value, '2');
+    assert.equal(await s.currentRevision(), rev0 + 2);
+    await s.close();
+  });
+
+  it('fails the batches sent after a failed one and loses no acknowledged write', async () => {
+    const path = dbPath();
+    const s = new SqliteStore(path, { maxPageCount: 30 });
+    const acked = new Map<string, string>();
+    const pending: Promise<void>[] = [];
+    let failed = false;
+    // A stream of writes over many turns keeps two batches out at a time until the disk fills.
+    for (let i = 0; !failed && i < 2000; i++) {
+      pending.push(
+        s.create(`/q/k${i}`, 'x'.repeat(700)).then(
+          (kv) => void acked.set(kv.key, kv.value),
+          () => void (failed = true),
+        ),
+      );
+      if (i % 3 === 2) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(pending);
+    assert.ok(failed, 'the disk filled up');
+    const rev = await s.currentRevision();
+    assert.equal(rev, acked.size, 'failed batches took no revision');
+    await s.close();
+    const reopened = new SqliteStore(path);
+    assert.equal(await reopened.currentRevision(), rev);
+    const onDisk = (await reopened.range('/q/')).kvs;
+    assert.deepEqual(new Map(onDisk.map((kv) => [kv.key, kv.value])), acked);
+    assert.equal((await reopened.create('/q/after', 'ok')).modRevision, rev + 1, 'revisions continue without a gap');
+    await reopened.close();
+  });
+
   it('fails into Unavailable when the file disagrees with memory', async () => {
     const s = new SqliteStore(dbPath());
     await s.create('/r/a', 'A');
