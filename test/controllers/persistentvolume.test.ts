@@ -200,8 +200,8 @@ test('skiff.io/host-path provisioning: a hostPath volume on the selected node, b
   assert.equal(vol.spec.persistentVolumeReclaimPolicy, 'Delete');
   assert.equal(vol.spec.claimRef.uid, claim.metadata!.uid);
   await waitFor(async () => (await getPV(name)).status?.phase === 'Bound', 5000, 'provisioned volume Bound');
-  const events = await eventsFor('local');
-  assert.ok(events.some((e) => e === `ProvisioningSucceeded: Successfully provisioned volume ${name}`), events.join('\n'));
+  // Events are recorded asynchronously: the volume can be Bound before the event is written.
+  await waitFor(async () => (await eventsFor('local')).some((e) => e === `ProvisioningSucceeded: Successfully provisioned volume ${name}`), 5000, 'ProvisioningSucceeded event');
 
   await env.client.persistentVolumeClaims.delete(NS, 'local');
   await waitFor(
