@@ -25,6 +25,7 @@ import { Framework, NoNodesError, type FitErrorWithNomination, type FrameworkSer
 import { Code, CycleState, type ClusterEvent, type ClusterEventAction, type Listers, type Pod, type Status } from './framework/types.js';
 import { FitError, scheduledMessage } from './messages.js';
 import { DEFAULT_PLUGINS, inTreeRegistry } from './plugins/index.js';
+import { ANN_BOUND_BY_CONTROLLER } from './plugins/volume-binding.js';
 import { SchedulingQueue, type QueuedPodInfo } from './queue.js';
 import { LatencyHistogram } from './metrics.js';
 
@@ -249,7 +250,12 @@ export class Scheduler {
           uid: pvc.metadata?.uid,
           resourceVersion: pvc.metadata?.resourceVersion,
         };
-        await client.persistentVolumes.patch(undefined, pv.metadata!.name!, { metadata: { resourceVersion: pv.metadata?.resourceVersion }, spec: { claimRef } }, 'merge');
+        await client.persistentVolumes.patch(
+          undefined,
+          pv.metadata!.name!,
+          { metadata: { resourceVersion: pv.metadata?.resourceVersion, annotations: { [ANN_BOUND_BY_CONTROLLER]: 'yes' } }, spec: { claimRef } },
+          'merge',
+        );
       },
     };
   }

@@ -21,7 +21,8 @@ export class TokenManager {
   private readonly cache = new Map<string, Cached>();
 
   constructor(
-    private readonly client: Client,
+    /** Also the API client other volume lookups fall back to (persistent-volumes.ts). */
+    readonly client: Client,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -1,15 +1,16 @@
 // Pod volumes on the host (upstream's volume manager and plugins, for the volume types a node
 // can serve alone): emptyDir, configMap, secret, downwardAPI, projected (with service account
-// tokens) and hostPath. Each lives under <podsDir>/<uid>/volumes/<plugin>/<name>; the API-backed
+// tokens), hostPath and persistentVolumeClaim (bound to a hostPath or local volume). Each lives under <podsDir>/<uid>/volumes/<plugin>/<name>; the API-backed
 // ones are (re)written atomically on every sync so updates reach running containers.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync, chmodSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import type { KObject } from '../../client/index.js';
+import { isNotFound, type KObject } from '../../client/index.js';
 import { formatMap, resourceFieldValue } from '../pods/env.js';
 import { writeAtomic, type Payload } from './atomic-writer.js';
 import type { TokenManager } from './token-manager.js';
+import { PvcError, resolveClaim, unprocessedVolumesMessage, type PersistentVolumeLookups } from './persistent-volumes.js';
 
 const run = promisify(execFile);
 
@@ -26,6 +27,9 @@ export interface VolumeContext {
   tokens: TokenManager;
   configMap(ns: string, name: string): Promise<KObject | undefined>;
   secret(ns: string, name: string): Promise<KObject | undefined>;
+  /** Claim and volume lookups for persistentVolumeClaim volumes (default: GETs through tokens.client). */
+  claim?(ns: string, name: string): Promise<KObject | undefined>;
+  volume?(name: string): Promise<KObject | undefined>;
   /** The cluster CA served as kube-root-ca.crt when that ConfigMap does not exist yet. */
   clusterCA?: string;
   podIP?: string;
@@ -217,6 +221,14 @@ export interface SetupResult {
   warnings: string[];
 }
 
+function claimLookups(ctx: VolumeContext): PersistentVolumeLookups {
+  const orUndefined = (p: Promise<KObject>) => p.catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+  return {
+    claim: ctx.claim ? ctx.claim.bind(ctx) : (ns, name) => orUndefined(ctx.tokens.client.persistentVolumeClaims.get(ns, name)),
+    volume: ctx.volume ? ctx.volume.bind(ctx) : (name) => orUndefined(ctx.tokens.client.persistentVolumes.get(null, name)),
+  };
+}
+
 /** Sets up (or refreshes) every volume of pod; throws VolumeError for the first that fails. */
 export async function setupPodVolumes(pod: KObject, ctx: VolumeContext): Promise<SetupResult> {
   const uid = pod.metadata?.uid ?? '';
@@ -225,7 +237,11 @@ export async function setupPodVolumes(pod: KObject, ctx: VolumeContext): Promise
   for (const vol of pod.spec?.volumes ?? []) {
     const name: string = vol.name;
     try {
-      if (vol.emptyDir) {
+      if (vol.persistentVolumeClaim) {
+        const claim = await resolveClaim(pod, vol, claimLookups(ctx));
+        await ensureHostPath(claim.path, claim.type);
+        out.set(name, { hostPath: claim.path, readOnly: claim.readOnly });
+      } else if (vol.emptyDir) {
         const dir = volumeDir(ctx.podsDir, uid, 'kubernetes.io~empty-dir', name);
         const w = await setupEmptyDir(dir, vol, ctx);
         if (w) warnings.push(w);
@@ -262,6 +278,7 @@ export async function setupPodVolumes(pod: KObject, ctx: VolumeContext): Promise
       }
     } catch (e) {
       const msg = (e as Error).message;
+      if (e instanceof PvcError) throw new VolumeError(unprocessedVolumesMessage([name], msg));
       throw new VolumeError(`MountVolume.SetUp failed for volume "${name}" : ${msg}`);
     }
   }

@@ -33,9 +33,15 @@ export interface VolumeListers extends Listers {
 export interface VolumeHandle extends Handle {
   /** Sets metadata.annotations[key]=value on the PVC. */
   annotatePVC?(namespace: string, name: string, key: string, value: string): Promise<void>;
-  /** Pre-binds the PV to the claim (spec.claimRef); the PV controller completes the binding. */
+  /**
+   * Pre-binds the PV to the claim (spec.claimRef, annotated ANN_BOUND_BY_CONTROLLER as upstream's
+   * binder does); the PV controller completes the binding.
+   */
   bindPV?(pv: KObject, pvc: KObject): Promise<void>;
 }
+
+/** Marks a PV whose claimRef the control plane (not the user) set. */
+export const ANN_BOUND_BY_CONTROLLER = 'pv.kubernetes.io/bound-by-controller';
 
 /** KubeSchedulerConfiguration's VolumeBindingArgs (shape points for capacity scoring are ignored). */
 export interface VolumeBindingArgs {
