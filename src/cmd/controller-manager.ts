@@ -30,6 +30,7 @@ export async function run(args: string[]): Promise<void> {
       'cluster-cidr': { type: 'string' },
       'node-cidr-mask-size': { type: 'string' },
       'terminated-pod-gc-threshold': { type: 'string' },
+      'storage-dir': { type: 'string' },
     },
     allowNegative: true,
     strict: true,
@@ -58,6 +59,8 @@ export async function run(args: string[]): Promise<void> {
       clusterCIDR: values['cluster-cidr'],
       nodeCIDRMaskSize: int('node-cidr-mask-size', values['node-cidr-mask-size']),
       terminatedPodGCThreshold: int('terminated-pod-gc-threshold', values['terminated-pod-gc-threshold']),
+      // Base directory of skiff.io/host-path volumes (skiff server: DATA_DIR/storage).
+      storageDir: values['storage-dir'],
     }).filter(([, v]) => v !== undefined),
   );
   const manager = await startControllerManager({

@@ -7,6 +7,8 @@ import { startApiServer, type ApiServer } from '../apiserver/server.js';
 import { Client } from '../client/index.js';
 import { defaultIdentity, startScheduler } from '../scheduler/scheduler.js';
 import { startControllerManager } from '../controllers/manager.js';
+import { ensureLocalPathStorageClass } from '../controllers/persistentvolume/host-path-provisioner.js';
+import { join } from 'node:path';
 import { ensureKubeDnsService, kubeDnsServiceIP, startDns } from '../dns/index.js';
 import { publishHostDnsEndpoints } from '../dns/host-endpoints.js';
 import { startKubeletNode } from '../kubelet/index.js';
@@ -32,6 +34,7 @@ const USAGE = `Usage: skiff server [flags]
   --token TOKEN                  node join token (default: generated into DATA_DIR/server/token)
   --node-monitor-grace-period D  how long a node may miss heartbeats before NotReady (default 40s)
   --metric-resolution D          how often kubelets are scraped for metrics.k8s.io (kubectl top; default 15s; 0: no metrics API)
+  --disable-local-storage        no default local-path StorageClass (volumes under DATA_DIR/storage)
   --disable-scheduler, --disable-controller-manager, --disable-dns, --disable-agent
 `;
 
@@ -67,6 +70,7 @@ function parseServerArgs(args: string[]) {
       'disable-controller-manager': { type: 'boolean', default: false },
       controllers: { type: 'string', default: '*' },
       'disable-dns': { type: 'boolean', default: false },
+      'disable-local-storage': { type: 'boolean', default: false },
       'cluster-dns-bind': { type: 'string', default: '0.0.0.0:53' },
       'cluster-domain': { type: 'string', default: 'cluster.local' },
       'cluster-cidr': { type: 'string', default: '10.42.0.0/16' },
@@ -108,12 +112,19 @@ async function serve(values: ReturnType<typeof parseServerArgs>['values']): Prom
     stops.push(() => scheduler.stop());
   }
   if (!values['disable-controller-manager']) {
+    const cmClient = inProcessClient(api, 'system:kube-controller-manager', 'skiff-controller-manager');
+    // k3s's local-storage: the default class, provisioned by the persistentvolume-binder.
+    if (!values['disable-local-storage']) await ensureLocalPathStorageClass(cmClient);
     const cm = await startControllerManager({
-      client: inProcessClient(api, 'system:kube-controller-manager', 'skiff-controller-manager'),
+      client: cmClient,
       controllers: values.controllers!.split(',').map((c) => c.trim()).filter(Boolean),
       identity: defaultIdentity(),
       leaderElect: true,
-      options: { clusterCIDR: values['cluster-cidr']!, nodeMonitorGracePeriodMs: parseSeconds(values['node-monitor-grace-period']!, 'node-monitor-grace-period') },
+      options: {
+        clusterCIDR: values['cluster-cidr']!,
+        nodeMonitorGracePeriodMs: parseSeconds(values['node-monitor-grace-period']!, 'node-monitor-grace-period'),
+        storageDir: join(dataDir, 'storage'),
+      },
     });
     stops.push(() => cm.stop());
   }

@@ -266,58 +266,15 @@ describe('controllers on hollow nodes (kubectl)', { concurrency: true }, () => {
   describe('StatefulSet', SEQUENTIAL, () => {
     const ns = ['-n', 'ctl-sts'];
 
-    /**
-     * Stand-in for the PersistentVolume controller (none runs in skiff yet): binds every claim of
-     * the namespace to a new hostPath PersistentVolume, as the binder would, until stopped.
-     */
-    function bindClaims() {
-      let stopped = false;
-      const bound = new Set<string>();
-      const loop = (async () => {
-        while (!stopped) {
-          for (const pvc of (await json('get', 'pvc', ...ns)).items) {
-            const name = pvc.metadata.name;
-            if (pvc.spec.volumeName || bound.has(name)) continue;
-            bound.add(name);
-            const pv = `pv-ctl-sts-${name}`;
-            const volume = {
-              apiVersion: 'v1',
-              kind: 'PersistentVolume',
-              metadata: { name: pv },
-              spec: {
-                capacity: { storage: '1Gi' },
-                accessModes: ['ReadWriteOnce'],
-                hostPath: { path: `/tmp/${pv}` },
-                claimRef: { namespace: 'ctl-sts', name, uid: pvc.metadata.uid },
-              },
-            };
-            const r = await s.kubectl(['create', '-f', '-'], { input: JSON.stringify(volume) });
-            assert.equal(r.code, 0, r.stderr);
-            await s.k('patch', 'pvc', name, ...ns, '--type=merge', '-p', JSON.stringify({ metadata: { annotations: { 'pv.kubernetes.io/bind-completed': 'yes' } }, spec: { volumeName: pv } }));
-            await s.k('patch', 'pvc', name, ...ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Bound', accessModes: ['ReadWriteOnce'], capacity: { storage: '1Gi' } } }));
-            await s.k('patch', 'pv', pv, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Bound' } }));
-          }
-          await sleep(200);
-        }
-      })();
-      return async () => {
-        stopped = true;
-        await loop;
-      };
-    }
-
     it('creates pods 0..2 in order, each with its PVC from volumeClaimTemplates', async () => {
       await createObjects(s, namespace('ctl-sts'));
       const pods = watch(['pods', ...ns, '-l', 'app=db'], ['{.object.metadata.name}', '{.object.status.phase}', '{.object.status.conditions[?(@.type=="Ready")].status}']);
       await sleep(1000); // let the watch start before the StatefulSet exists: it then sees every pod from its creation
-      const stopBinding = bindClaims();
-      try {
-        await s.k('apply', '-f', fixture('controllers/statefulset.yaml'));
-        const out = await s.k('rollout', 'status', 'statefulset/db', ...ns, '--timeout=60s');
-        assert.match(out, /partitioned roll out complete: 3 new pods have been updated|roll out complete/);
-      } finally {
-        await stopBinding();
-      }
+      // The claims get the server's default local-path class; the scheduler selects a node, the
+      // persistentvolume-binder provisions a hostPath volume there and binds it.
+      await s.k('apply', '-f', fixture('controllers/statefulset.yaml'));
+      const out = await s.k('rollout', 'status', 'statefulset/db', ...ns, '--timeout=60s');
+      assert.match(out, /partitioned roll out complete: 3 new pods have been updated|roll out complete/);
       const list = await json('get', 'pods', ...ns, '-l', 'app=db');
       assert.deepEqual(list.items.map((p: any) => p.metadata.name).sort(), ['db-0', 'db-1', 'db-2']);
       for (const p of list.items) {
@@ -329,6 +286,17 @@ describe('controllers on hollow nodes (kubectl)', { concurrency: true }, () => {
       const claims = await json('get', 'pvc', ...ns);
       assert.deepEqual(claims.items.map((c: any) => c.metadata.name).sort(), ['data-db-0', 'data-db-1', 'data-db-2']);
       for (const c of claims.items) assert.equal(c.metadata.labels?.app, 'db', `${c.metadata.name} carries the selector labels`);
+      const byName = new Map<string, any>(list.items.map((p: any) => [p.metadata.name, p]));
+      for (const c of claims.items) {
+        assert.equal(c.spec.storageClassName, 'local-path', c.metadata.name);
+        assert.equal(c.status.phase, 'Bound', c.metadata.name);
+        const pv = await json('get', 'pv', c.spec.volumeName);
+        assert.equal(pv.metadata.annotations['pv.kubernetes.io/provisioned-by'], 'skiff.io/host-path');
+        assert.equal(pv.spec.claimRef.uid, c.metadata.uid);
+        // Provisioned on the node the pod runs on.
+        const node = byName.get(c.metadata.name.slice('data-'.length)).spec.nodeName;
+        assert.deepEqual(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values, [node], c.metadata.name);
+      }
 
       // OrderedReady: db-(i+1) is created only after db-i was Ready.
       const events = pods.events();

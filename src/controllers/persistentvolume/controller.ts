@@ -15,6 +15,8 @@
 // volume.kubernetes.io/selected-node. One worker per queue, as upstream, so a claim and its volume
 // are never written by two syncs at once; what we wrote is remembered until the informer
 // catches up, so a sync never acts on a cache older than our own last write.
+import { rmSync } from 'node:fs';
+import { posix } from 'node:path';
 import type { KObject } from '../../api/types.js';
 import {
   GVR,
@@ -432,6 +434,17 @@ export class PersistentVolumeController implements Controller {
     } else if (pv.metadata?.annotations?.[ANN_PROVISIONED_BY]) return this.release(pv);
   }
 
+  /** Removes <storageDir>/<pv-name> of a deleted host-path volume, if it lives here. */
+  private removeLocalDirectory(pv: KObject): void {
+    const path: string | undefined = pv.spec?.hostPath?.path;
+    if (!path || !this.storageDir || path !== posix.join(this.storageDir, pv.metadata!.name!)) return;
+    try {
+      rmSync(path, { recursive: true, force: true });
+    } catch (e) {
+      clientLog('warning', `${NAME}: removing ${path} of deleted volume ${pv.metadata!.name}: ${(e as Error).message}`);
+    }
+  }
+
   /** The claim is gone: Released, then the reclaim policy. */
   private async release(pv: KObject): Promise<void> {
     const phase = pv.status?.phase;
@@ -446,12 +459,16 @@ export class PersistentVolumeController implements Controller {
     }
     const provisioner = pv.metadata?.annotations?.[ANN_PROVISIONED_BY];
     if (provisioner === HOST_PATH_PROVISIONER) {
-      // The directory on the node stays (no helper pod removes it yet); the object goes.
+      // The object goes. The directory is removed when it is this host's (skiff server: the
+      // controllers share the host with the node's kubelet); other nodes' directories stay, as no
+      // helper pod removes them yet.
       try {
         await this.pvClient.delete(null, pv.metadata!.name!, { preconditions: { uid: pv.metadata!.uid } });
       } catch (e) {
         if (!isNotFound(e) && !isConflict(e)) throw e;
+        return;
       }
+      this.removeLocalDirectory(pv);
       return;
     }
     if (provisioner) return; // an external provisioner deletes its own volumes
