@@ -6,10 +6,10 @@
 // once the claim is bound to a pre-created volume.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestServer } from '../helpers/cluster.js';
+import { startServer, type TestServer } from '../helpers/cluster.js';
 import { nodeE2eSkipReason, sleep, startNodeCluster, type NodeCluster } from '../helpers/node-cleanup.js';
 
 const skip = nodeE2eSkipReason();
@@ -115,6 +115,7 @@ describe('worker node: persistent volumes', { skip, timeout: 300_000 }, () => {
     await s.k('exec', 'web-0', '--', 'sh', '-c', 'echo persisted by web-0 > /data/hello');
     const dir0 = volumes.get('data-web-0').spec.hostPath.path;
     assert.equal(readFileSync(join(dir0, 'hello'), 'utf8'), 'persisted by web-0\n');
+    assert.equal(statSync(dir0).mode & 0o777, 0o777, 'created world-writable, as k3s local-path does');
     assert.equal((await s.kubectl(['exec', 'web-1', '--', 'cat', '/data/hello'])).code === 0, false, "web-1 has a volume of its own");
 
     // The recreated pod 0 mounts the same claim and reads the file.
@@ -193,5 +194,16 @@ describe('worker node: persistent volumes', { skip, timeout: 300_000 }, () => {
     await s.k('exec', 'claimer', '--', 'sh', '-c', 'echo static > /data/f');
     assert.equal(readFileSync(join(staticDir, 'vol', 'f'), 'utf8'), 'static\n');
     await s.k('delete', 'pod', 'claimer', '--wait=false');
+  });
+});
+
+describe('skiff server --disable-local-storage', { timeout: 60_000 }, () => {
+  it('creates no StorageClass', async () => {
+    const s = await startServer({ extraArgs: ['--disable-agent', '--disable-dns', '--disable-local-storage'] });
+    try {
+      assert.equal((await s.k('get', 'storageclass', '-o', 'name')).trim(), '');
+    } finally {
+      await s.stop();
+    }
   });
 });

@@ -76,6 +76,16 @@ describe('kubelet persistentVolumeClaim volumes', () => {
     const res = await setupPodVolumes(p, context(l));
     assert.deepEqual(res.volumes.get('data'), { hostPath: path, readOnly: false });
     assert.ok(statSync(path).isDirectory(), 'DirectoryOrCreate created the directory');
+    assert.equal(statSync(path).mode & 0o777, 0o755, "upstream's mode for a hostPath directory");
+  });
+
+  it('a skiff.io/host-path volume directory is created world-writable (k3s local-path)', async () => {
+    const path = join(dir, 'storage', 'pvc-c6');
+    const pv = volume('pvc-c6', 'c6', { hostPath: { path, type: 'DirectoryOrCreate' } });
+    pv.metadata!.annotations = { 'pv.kubernetes.io/provisioned-by': 'skiff.io/host-path' };
+    const res = await setupPodVolumes(pod('c6'), context(lookups([claim('c6', true, 'pvc-c6')], [pv])));
+    assert.equal(res.volumes.get('data')?.hostPath, path);
+    assert.equal(statSync(path).mode & 0o777, 0o777);
   });
 
   it('a Bound claim whose volume names another claim (uid) is refused', async () => {

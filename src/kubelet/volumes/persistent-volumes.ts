@@ -22,7 +22,11 @@ export interface ResolvedClaim {
   type: string | undefined;
   readOnly: boolean;
   pvName: string;
+  /** Mode of a directory created for it: 0777 for skiff.io/host-path volumes (as k3s's local-path, so non-root pods can write), else upstream's 0755. */
+  createMode: number;
 }
+
+const HOST_PATH_PROVISIONER = 'skiff.io/host-path';
 
 /**
  * Resolves the pod volume's claim to the directory it mounts. Throws PvcError for a missing,
@@ -45,8 +49,9 @@ export async function resolveClaim(pod: KObject, vol: KObject, lookups: Persiste
   }
   if (pv.spec?.volumeMode === 'Block') throw new Error(`volume ${pvName} has volumeMode Block, which this node cannot attach`);
   const readOnly = !!vol.persistentVolumeClaim.readOnly;
-  if (pv.spec?.hostPath) return { path: pv.spec.hostPath.path, type: pv.spec.hostPath.type, readOnly, pvName };
-  if (pv.spec?.local) return { path: pv.spec.local.path, type: 'Directory', readOnly, pvName };
+  const createMode = pv.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'] === HOST_PATH_PROVISIONER ? 0o777 : 0o755;
+  if (pv.spec?.hostPath) return { path: pv.spec.hostPath.path, type: pv.spec.hostPath.type, readOnly, pvName, createMode };
+  if (pv.spec?.local) return { path: pv.spec.local.path, type: 'Directory', readOnly, pvName, createMode };
   const kind = Object.keys(pv.spec ?? {}).find((k) => PV_SOURCES.has(k)) ?? 'unknown';
   throw new Error(`persistent volume ${pvName}: volume source ${kind} is not supported by this node`);
 }

@@ -150,7 +150,7 @@ async function projectedPayload(pod: KObject, vol: KObject, ctx: VolumeContext):
   return payload;
 }
 
-async function ensureHostPath(path: string, type: string | undefined): Promise<void> {
+async function ensureHostPath(path: string, type: string | undefined, createMode = 0o755): Promise<void> {
   const st = (() => {
     try {
       return statSync(path);
@@ -162,7 +162,10 @@ async function ensureHostPath(path: string, type: string | undefined): Promise<v
     case '':
       return;
     case 'DirectoryOrCreate':
-      if (!st) mkdirSync(path, { recursive: true, mode: 0o755 });
+      if (!st) {
+        mkdirSync(path, { recursive: true, mode: 0o755 });
+        if (createMode !== 0o755) chmodSync(path, createMode); // mkdir's mode is masked by the umask
+      }
       else if (!st.isDirectory()) throw new VolumeError(`hostPath type check failed: ${path} is not a directory`);
       return;
     case 'FileOrCreate':
@@ -239,7 +242,7 @@ export async function setupPodVolumes(pod: KObject, ctx: VolumeContext): Promise
     try {
       if (vol.persistentVolumeClaim) {
         const claim = await resolveClaim(pod, vol, claimLookups(ctx));
-        await ensureHostPath(claim.path, claim.type);
+        await ensureHostPath(claim.path, claim.type, claim.createMode);
         out.set(name, { hostPath: claim.path, readOnly: claim.readOnly });
       } else if (vol.emptyDir) {
         const dir = volumeDir(ctx.podsDir, uid, 'kubernetes.io~empty-dir', name);
