@@ -4,7 +4,8 @@
 //   (b) 32 clients creating pods at once, each on its own keep-alive connection,
 //   (c) pods/binding POSTs (32 clients) on pods created beforehand,
 // and printing, per workload, the client p50/p99 and the server's mean time per phase
-// (decode, admission/prepare, store commit, watch-cache wait, encode, whole handler).
+// (decode, admission/prepare, store commit, watch-cache wait, encode, whole handler) and its CPU
+// use (100% = one core; the sqlite worker thread counts too).
 //
 // Run: npx tsc -p . && node dist/bench/write-latency.js [--ops N] [--clients N] [--cpu-prof [--cpu-prof-dir DIR]]
 // The server and its temp dir are removed on exit.
@@ -16,6 +17,7 @@ import { KubeClient, loadKubeconfig } from './lib/kube-client.js';
 import { formatMeasured, runClients } from './lib/stats.js';
 import { topSelfTime } from './lib/cpu-profile.js';
 import { startServerProcess, type ServerProcess } from './lib/server-process.js';
+import { cpuSeconds } from './lib/proc.js';
 
 const { values } = parseArgs({
   options: {
@@ -88,9 +90,11 @@ async function main(): Promise<void> {
 
     const run = async (label: string, n: number, cs: KubeClient[], op: (c: KubeClient, w: number, i: number) => Promise<unknown>) => {
       const offset = server!.output().length;
+      const cpu0 = cpuSeconds(server!.pid);
       const m = await runClients(cs, Math.ceil(n / cs.length), op);
+      const cpu = (cpuSeconds(server!.pid) - cpu0) / m.seconds;
       await sleep(2100); // one more timing line from the server
-      console.log(formatMeasured(`write-latency ${label}`, cs.length, m));
+      console.log(`${formatMeasured(`write-latency ${label}`, cs.length, m)} server-cpu=${(cpu * 100).toFixed(0)}%`);
       const out = server!.output();
       console.log(`  server phases: ${phases(out, offset)}`);
       for (const line of out.slice(offset).split('\n')) if (line.startsWith('sqlite-timing ')) console.log(`  ${line}`);

@@ -19,14 +19,20 @@ class Subscription implements Watcher {
     private readonly onError?: OnError,
   ) {}
 
-  push(events: WatchEvent[]): void {
+  /**
+   * Queues events for the consumer. History (at subscribe) is handed over with setImmediate,
+   * so the caller of watch() has its Watcher before the first batch arrives. Live events of a
+   * commit go in a microtask: after the writers' promises settle but within the same turn, so
+   * a writer waiting to see its own write (the API server's watch cache) does not wait a
+   * whole event-loop turn for it. Events of one commit still arrive as one batch.
+   */
+  push(events: WatchEvent[], live = false): void {
     if (this.cancelled || events.length === 0) return;
     for (const e of events) this.pending.push(e);
     if (!this.scheduled) {
       this.scheduled = true;
-      // setImmediate, not a microtask: the caller of watch() gets its Watcher before the
-      // first batch arrives, and events of one group commit arrive as one batch.
-      setImmediate(this.flush);
+      if (live) queueMicrotask(this.flush);
+      else setImmediate(this.flush);
     }
   }
 
@@ -78,11 +84,11 @@ export class WatchHub {
     if (events.length === 0) return;
     for (const sub of this.subs) {
       if (sub.prefix === '') {
-        sub.push(events);
+        sub.push(events, true);
         continue;
       }
       const mine = events.filter((e) => e.kv.key.startsWith(sub.prefix));
-      if (mine.length > 0) sub.push(mine);
+      if (mine.length > 0) sub.push(mine, true);
     }
   }
 

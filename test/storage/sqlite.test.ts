@@ -248,6 +248,17 @@ describe('sqlite store: commits in a worker thread', () => {
     await reopened.close();
   });
 
+  it('hands a commit to live watchers within the turn that acknowledges it', async () => {
+    const s = new SqliteStore(dbPath());
+    const seen: number[] = [];
+    const w = await s.watch('/m/', await s.currentRevision(), (evs) => seen.push(...evs.map((e) => e.kv.modRevision)));
+    const kv = await s.create('/m/a', '1');
+    await null; // microtasks only: no event-loop turn in between
+    assert.deepEqual(seen, [kv.modRevision]);
+    w.cancel();
+    await s.close();
+  });
+
   it('decides a batch on the one still in flight before it (pipelined commits)', async () => {
     const s = new SqliteStore(dbPath());
     const rev0 = await s.currentRevision();
