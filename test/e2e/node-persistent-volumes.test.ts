@@ -6,7 +6,7 @@
 // once the claim is bound to a pre-created volume.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/cluster.js';
@@ -194,6 +194,49 @@ describe('worker node: persistent volumes', { skip, timeout: 300_000 }, () => {
     await s.k('exec', 'claimer', '--', 'sh', '-c', 'echo static > /data/f');
     assert.equal(readFileSync(join(staticDir, 'vol', 'f'), 'utf8'), 'static\n');
     await s.k('delete', 'pod', 'claimer', '--wait=false');
+  });
+  it('a WaitForFirstConsumer claim is pre-bound by the scheduler to a matching local volume', async () => {
+    const path = join(staticDir, 'local-disk');
+    mkdirSync(path);
+    await apply({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'local-pv' },
+      spec: {
+        storageClassName: 'local-path',
+        capacity: { storage: '8Mi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        local: { path },
+        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [cluster.nodeName] }] }] } },
+      },
+    });
+    await apply({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'wffc' },
+      spec: { storageClassName: 'local-path', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '8Mi' } } },
+    });
+    assert.equal((await getJson('pvc', 'wffc')).status.phase, 'Pending', 'WaitForFirstConsumer: no binding before a pod');
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'local-user' },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: 'c', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo local > /data/f; sleep 3600'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'wffc' } }],
+      },
+    });
+    await waitRunning('local-user');
+    const pvc = await getJson('pvc', 'wffc');
+    assert.equal(pvc.spec.volumeName, 'local-pv', 'the existing volume, not a provisioned one');
+    assert.equal(pvc.status.phase, 'Bound');
+    const pv = await getJson('pv', 'local-pv');
+    assert.equal(pv.metadata.annotations?.['pv.kubernetes.io/bound-by-controller'], 'yes');
+    assert.equal(pv.spec.claimRef.uid, pvc.metadata.uid);
+    await until('the pod wrote into the local volume', async () => existsSync(join(path, 'f')) && readFileSync(join(path, 'f'), 'utf8') === 'local\n', 10_000);
+    await s.k('delete', 'pod', 'local-user', '--wait=false');
   });
 });
 
