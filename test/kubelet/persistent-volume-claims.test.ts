@@ -90,8 +90,19 @@ describe('kubelet persistentVolumeClaim volumes', () => {
 
   it('a Bound claim whose volume names another claim (uid) is refused', async () => {
     const l = lookups([claim('c2', true)], [volume('pv-c2', 'c2', { hostPath: { path: join(dir, 'x') } }, 'someone-else')]);
-    await assert.rejects(resolveClaim(pod('c2'), pod('c2').spec.volumes[0], l), /found PV object pv-c2 but it has invalid claimRef/);
-    await assert.rejects(resolveClaim(pod('c3'), pod('c3').spec.volumes[0], lookups([claim('c3', true)], [])), /persistentvolumes "pv-c3" not found/);
+    await assert.rejects(
+      resolveClaim(pod('c2'), pod('c2').spec.volumes[0], l),
+      /^Error: error processing PVC apps\/c2: found PV object pv-c2 but its pv.Spec.ClaimRef.UID someone-else does not point to claim.UID uid-c2$/,
+    );
+    const noRef = volume('pv-c2', 'c2', { hostPath: { path: join(dir, 'x') } });
+    delete noRef.spec!.claimRef;
+    await assert.rejects(resolveClaim(pod('c2'), pod('c2').spec.volumes[0], lookups([claim('c2', true)], [noRef])), /found PV object pv-c2 but it has a nil pv.Spec.ClaimRef/);
+    const deleting = { ...claim('c2', true), metadata: { ...claim('c2', true).metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } };
+    await assert.rejects(resolveClaim(pod('c2'), pod('c2').spec.volumes[0], lookups([deleting], [])), /error processing PVC apps\/c2: PVC is being deleted$/);
+    await assert.rejects(
+      resolveClaim(pod('c3'), pod('c3').spec.volumes[0], lookups([claim('c3', true)], [])),
+      /error processing PVC apps\/c3: failed to fetch PV pv-c3 from API server: persistentvolumes "pv-c3" not found$/,
+    );
   });
 
   it('local volumes mount spec.local.path, which must exist; readOnly comes from the pod volume', async () => {

@@ -38,14 +38,16 @@ export async function resolveClaim(pod: KObject, vol: KObject, lookups: Persiste
   const what = `error processing PVC ${ns}/${claimName}`;
   const pvc = await lookups.claim(ns, claimName);
   if (!pvc) throw new PvcError(`${what}: failed to fetch PVC from API server: persistentvolumeclaims "${claimName}" not found`);
-  if (pvc.metadata?.deletionTimestamp) throw new PvcError(`${what}: can't start pod because PVC is being deleted`);
+  if (pvc.metadata?.deletionTimestamp) throw new PvcError(`${what}: PVC is being deleted`);
+  if (pvc.status?.phase !== 'Bound') throw new PvcError(`${what}: PVC is not bound`);
   const pvName: string | undefined = pvc.spec?.volumeName;
-  if (pvc.status?.phase !== 'Bound' || !pvName) throw new PvcError(`${what}: PVC is not bound`);
+  if (!pvName) throw new PvcError(`${what}: PVC has empty pvc.Spec.VolumeName`);
   const pv = await lookups.volume(pvName);
   if (!pv) throw new PvcError(`${what}: failed to fetch PV ${pvName} from API server: persistentvolumes "${pvName}" not found`);
   const ref = pv.spec?.claimRef;
-  if (!ref || ref.name !== claimName || (ref.namespace ?? 'default') !== ns || (ref.uid && ref.uid !== pvc.metadata?.uid)) {
-    throw new PvcError(`${what}: found PV object ${pvName} but it has invalid claimRef`);
+  if (!ref) throw new PvcError(`${what}: found PV object ${pvName} but it has a nil pv.Spec.ClaimRef indicating it is not yet bound to the claim`);
+  if (ref.uid !== pvc.metadata?.uid) {
+    throw new PvcError(`${what}: found PV object ${pvName} but its pv.Spec.ClaimRef.UID ${ref.uid ?? ''} does not point to claim.UID ${pvc.metadata?.uid ?? ''}`);
   }
   if (pv.spec?.volumeMode === 'Block') throw new Error(`volume ${pvName} has volumeMode Block, which this node cannot attach`);
   const readOnly = !!vol.persistentVolumeClaim.readOnly;
