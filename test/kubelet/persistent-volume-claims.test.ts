@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KObject } from '../../src/client/index.js';
 import { PvcError, resolveClaim, type PersistentVolumeLookups } from '../../src/kubelet/volumes/persistent-volumes.js';
-import { VolumeError, setupPodVolumes, type VolumeContext } from '../../src/kubelet/volumes/volume-manager.js';
+import { VolumeError, setupPodVolumes, teardownPodVolumes, type VolumeContext } from '../../src/kubelet/volumes/volume-manager.js';
 import type { TokenManager } from '../../src/kubelet/volumes/token-manager.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'skiff-pvc-test-'));
@@ -15,7 +15,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function pod(claimName: string, readOnly?: boolean): KObject {
   return {
-    metadata: { name: 'web-0', namespace: 'apps', uid: 'pod-uid' },
+    metadata: { name: 'web-0', namespace: 'apps', uid: `pod-${claimName}` },
     spec: { volumes: [{ name: 'data', persistentVolumeClaim: { claimName, ...(readOnly === undefined ? {} : { readOnly }) } }] },
   };
 }
@@ -113,6 +113,18 @@ describe('kubelet persistentVolumeClaim volumes', () => {
     mkdirSync(path);
     const res = await setupPodVolumes(pod('c4', true), context(l));
     assert.deepEqual(res.volumes.get('data'), { hostPath: path, readOnly: true });
+  });
+
+  it('a mounted claim stays mounted while it is being deleted, until the pod is torn down', async () => {
+    const path = join(dir, 'storage', 'pv-c7');
+    const claims = [claim('c7', true)];
+    const l = lookups(claims, [volume('pv-c7', 'c7', { hostPath: { path, type: 'DirectoryOrCreate' } })]);
+    const p = pod('c7');
+    assert.equal((await setupPodVolumes(p, context(l))).volumes.get('data')?.hostPath, path);
+    claims[0] = { ...claims[0], metadata: { ...claims[0].metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } };
+    assert.equal((await setupPodVolumes(p, context(l))).volumes.get('data')?.hostPath, path, 'the running pod keeps its volume');
+    await teardownPodVolumes(join(dir, 'pods'), p.metadata!.uid!);
+    await assert.rejects(setupPodVolumes(p, context(l)), /PVC is being deleted/);
   });
 
   it('volume sources the node cannot mount are errors, not waits', async () => {

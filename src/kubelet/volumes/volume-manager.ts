@@ -10,7 +10,7 @@ import { isNotFound, type KObject } from '../../client/index.js';
 import { formatMap, resourceFieldValue } from '../pods/env.js';
 import { writeAtomic, type Payload } from './atomic-writer.js';
 import type { TokenManager } from './token-manager.js';
-import { PvcError, resolveClaim, unprocessedVolumesMessage, type PersistentVolumeLookups } from './persistent-volumes.js';
+import { PvcError, resolveClaim, unprocessedVolumesMessage, type PersistentVolumeLookups, type ResolvedClaim } from './persistent-volumes.js';
 
 const run = promisify(execFile);
 
@@ -224,6 +224,13 @@ export interface SetupResult {
   warnings: string[];
 }
 
+/**
+ * Claims resolved and set up, per "<pod uid>/<volume>": a bound claim's volume never changes, and
+ * a pod that mounted it keeps running when the claim is later being deleted (as upstream's
+ * mounted volumes stay in the actual state). Forgotten in teardownPodVolumes.
+ */
+const mountedClaims = new Map<string, ResolvedClaim>();
+
 function claimLookups(ctx: VolumeContext): PersistentVolumeLookups {
   const orUndefined = (p: Promise<KObject>) => p.catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
   return {
@@ -241,8 +248,13 @@ export async function setupPodVolumes(pod: KObject, ctx: VolumeContext): Promise
     const name: string = vol.name;
     try {
       if (vol.persistentVolumeClaim) {
-        const claim = await resolveClaim(pod, vol, claimLookups(ctx));
-        await ensureHostPath(claim.path, claim.type, claim.createMode);
+        const key = `${uid}/${name}`;
+        let claim = mountedClaims.get(key);
+        if (!claim) {
+          claim = await resolveClaim(pod, vol, claimLookups(ctx));
+          await ensureHostPath(claim.path, claim.type, claim.createMode);
+          mountedClaims.set(key, claim);
+        }
         out.set(name, { hostPath: claim.path, readOnly: claim.readOnly });
       } else if (vol.emptyDir) {
         const dir = volumeDir(ctx.podsDir, uid, 'kubernetes.io~empty-dir', name);
@@ -290,6 +302,7 @@ export async function setupPodVolumes(pod: KObject, ctx: VolumeContext): Promise
 
 /** Unmounts tmpfs emptyDirs and removes the pod's directory. */
 export async function teardownPodVolumes(podsDir: string, uid: string): Promise<void> {
+  for (const key of mountedClaims.keys()) if (key.startsWith(`${uid}/`)) mountedClaims.delete(key);
   const dir = podDir(podsDir, uid);
   if (!existsSync(dir)) return;
   try {
