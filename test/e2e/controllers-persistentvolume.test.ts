@@ -2,8 +2,8 @@
 // --disable-agent` (scheduler and controller manager in-process, the persistentvolume-binder
 // among the controllers) and three simulated nodes.
 //   - a StatefulSet with volumeClaimTemplates and no storageClassName: the DefaultStorageClass
-//     admission gives its claims the default class local-path (skiff.io/host-path, created here as
-//     k3s's manifest would), the scheduler picks a node (selected-node), the provisioner makes a
+//     admission gives its claims the default class local-path (skiff.io/host-path, which `skiff server`
+//     creates at startup), the scheduler picks a node (selected-node), the provisioner makes a
 //     hostPath volume pinned to that node, the binder binds it, the pods run; `kubectl get pv,pvc`
 //     shows every pair Bound; deleting a claim deletes its volume (reclaim Delete)
 //   - a static volume and an Immediate claim of class "": bound by the binder alone
@@ -19,16 +19,6 @@ const NS = 'pv-e2e';
 const NODES = ['hollow-node-0', 'hollow-node-1', 'hollow-node-2'];
 
 const MANIFESTS = `
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: local-path
-  annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
-provisioner: skiff.io/host-path
-reclaimPolicy: Delete
-volumeBindingMode: WaitForFirstConsumer
----
 apiVersion: v1
 kind: Namespace
 metadata:
@@ -156,7 +146,7 @@ describe('PersistentVolume binder and host-path provisioner on hollow nodes (kub
       const pv = await json('get', 'pv', claim.spec.volumeName);
       assert.equal(pv.status.phase, 'Bound');
       assert.equal(pv.spec.claimRef.uid, claim.metadata.uid);
-      assert.equal(pv.spec.hostPath.path, `/var/lib/skiff/storage/${pv.metadata.name}`);
+      assert.equal(pv.spec.hostPath.path, join(s.dataDir, 'storage', pv.metadata.name));
       assert.deepEqual(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values, [pod.spec.nodeName]);
     }
 
