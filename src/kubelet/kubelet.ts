@@ -248,6 +248,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
   const getOrUndefined = (p: Promise<KObject>) => p.catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
   const configMap = (ns: string, name: string) => getOrUndefined(client.configMaps.get(ns, name));
   const secret = (ns: string, name: string) => getOrUndefined(client.secrets.get(ns, name));
+  const claim = (ns: string, name: string) => getOrUndefined(client.persistentVolumeClaims.get(ns, name));
+  const volume = (name: string) => getOrUndefined(client.persistentVolumes.get(null, name));
   const dns = (): DnsOptions => ({ host: hostDNS(), clusterDNS: opts.clusterDNS, clusterDomain: opts.clusterDomain });
 
   let workers!: PodWorkers;
@@ -269,6 +271,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
         tokens,
         configMap,
         secret,
+        claim,
+        volume,
         clusterCA: opts.clusterCA,
         podIP,
         hostIP: hostIP(),

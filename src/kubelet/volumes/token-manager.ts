@@ -21,8 +21,7 @@ export class TokenManager {
   private readonly cache = new Map<string, Cached>();
 
   constructor(
-    /** Also the API client other volume lookups fall back to (persistent-volumes.ts). */
-    readonly client: Client,
+    private readonly client: Client,
     private readonly now: () => number = Date.now,
   ) {}
 

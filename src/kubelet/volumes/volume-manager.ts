@@ -6,11 +6,11 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync, chmodSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { isNotFound, type KObject } from '../../client/index.js';
+import type { KObject } from '../../client/index.js';
 import { formatMap, resourceFieldValue } from '../pods/env.js';
 import { writeAtomic, type Payload } from './atomic-writer.js';
 import type { TokenManager } from './token-manager.js';
-import { PvcError, resolveClaim, unprocessedVolumesMessage, type PersistentVolumeLookups, type ResolvedClaim } from './persistent-volumes.js';
+import { PvcError, resolveClaim, unprocessedVolumesMessage, type ResolvedClaim } from './persistent-volumes.js';
 
 const run = promisify(execFile);
 
@@ -27,9 +27,9 @@ export interface VolumeContext {
   tokens: TokenManager;
   configMap(ns: string, name: string): Promise<KObject | undefined>;
   secret(ns: string, name: string): Promise<KObject | undefined>;
-  /** Claim and volume lookups for persistentVolumeClaim volumes (default: GETs through tokens.client). */
-  claim?(ns: string, name: string): Promise<KObject | undefined>;
-  volume?(name: string): Promise<KObject | undefined>;
+  /** Claim and volume lookups for persistentVolumeClaim volumes (undefined when not found). */
+  claim(ns: string, name: string): Promise<KObject | undefined>;
+  volume(name: string): Promise<KObject | undefined>;
   /** The cluster CA served as kube-root-ca.crt when that ConfigMap does not exist yet. */
   clusterCA?: string;
   podIP?: string;
@@ -231,13 +231,6 @@ export interface SetupResult {
  */
 const mountedClaims = new Map<string, ResolvedClaim>();
 
-function claimLookups(ctx: VolumeContext): PersistentVolumeLookups {
-  const orUndefined = (p: Promise<KObject>) => p.catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
-  return {
-    claim: ctx.claim ? ctx.claim.bind(ctx) : (ns, name) => orUndefined(ctx.tokens.client.persistentVolumeClaims.get(ns, name)),
-    volume: ctx.volume ? ctx.volume.bind(ctx) : (name) => orUndefined(ctx.tokens.client.persistentVolumes.get(null, name)),
-  };
-}
 
 /** Sets up (or refreshes) every volume of pod; throws VolumeError for the first that fails. */
 export async function setupPodVolumes(pod: KObject, ctx: VolumeContext): Promise<SetupResult> {
@@ -251,7 +244,7 @@ export async function setupPodVolumes(pod: KObject, ctx: VolumeContext): Promise
         const key = `${uid}/${name}`;
         let claim = mountedClaims.get(key);
         if (!claim) {
-          claim = await resolveClaim(pod, vol, claimLookups(ctx));
+          claim = await resolveClaim(pod, vol, ctx);
           await ensureHostPath(claim.path, claim.type, claim.createMode);
           mountedClaims.set(key, claim);
         }
