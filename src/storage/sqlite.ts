@@ -410,7 +410,7 @@ export class SqliteStore implements Store {
 
   /** The worker made the batch durable: apply it to memory, settle, notify watchers. */
   private committed(batch: Batch): void {
-    this.inFlight.shift();
+    this.settled(batch);
     for (const e of batch.events) {
       if (e.type === 'PUT') this.live.set(e.kv.key, e.kv);
       else this.live.delete(e.kv.key);
@@ -430,13 +430,22 @@ export class SqliteStore implements Store {
    * The batches sent after it were decided on top of it and fail in the worker as well.
    */
   private commitFailed(batch: Batch, err: Error): void {
-    this.inFlight.shift();
+    this.settled(batch);
     this.forget(batch);
     const failure = err instanceof StoreError ? err : new StoreError('Unavailable', `sqlite write failed: ${err.message}`);
     for (const op of batch.ops) op.reject(failure);
     this.draining = this.inFlight.length > 0;
     if (!this.draining) this.decidedRev = this.rev;
     this.next();
+  }
+
+  /**
+   * Takes the batch off the in-flight list. Replies come in order, but when the worker fails,
+   * every outstanding request is rejected at once, in no promised order.
+   */
+  private settled(batch: Batch): void {
+    const i = this.inFlight.indexOf(batch);
+    if (i >= 0) this.inFlight.splice(i, 1);
   }
 
   /** Drops the batch's writes from the overlay, unless a later batch wrote the key since. */
