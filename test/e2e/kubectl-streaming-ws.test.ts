@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type { TestServer } from '../helpers/cluster.js';
 import { nodeE2eSkipReason, sleep, startNodeCluster, type NodeCluster } from '../helpers/node-cleanup.js';
+import { until } from './util.js';
 
 const skip = nodeE2eSkipReason();
 const IMAGE = 'skiff.local/busybox:latest';
@@ -47,16 +48,6 @@ function httpGet(port: number, path: string): Promise<string> {
       })
       .on('error', reject);
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
 }
 
 describe('kubectl 1.32 streaming over WebSocket (translated to SPDY for containerd)', { skip, timeout: 300_000 }, () => {

@@ -13,6 +13,7 @@ import { containerdPaths } from '../../src/kubelet/containerd/paths.js';
 import { writtenSubnet } from '../../src/kubelet/network/pod-network.js';
 import { startServer, type TestServer } from '../helpers/cluster.js';
 import { acquireNodeLock, bridgesPresent, cleanupNodeCluster, DEFAULT_BRIDGE, nodeE2eSkipReason, SKIFF, sleep, stopChild, waitNodeReady } from '../helpers/node-cleanup.js';
+import { until } from './util.js';
 
 const skip = nodeE2eSkipReason();
 const IMAGE = 'skiff.local/busybox:latest';
@@ -20,21 +21,6 @@ const NODE = 'skiff-e2e-standalone';
 const BRIDGE = 'skiffk0';
 const CIDR1 = '10.244.71.0/24';
 const CIDR2 = '10.244.72.0/24';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
-    await sleep(everyMs);
-  }
-}
 
 function bridgeAddrs(br: string): string[] {
   const r = spawnSync('ip', ['-j', '-4', 'addr', 'show', 'dev', br], { encoding: 'utf8' });

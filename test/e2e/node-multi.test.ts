@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { cidrContains } from '../../src/kubelet/network/cni-config.js';
 import type { TestServer } from '../helpers/cluster.js';
 import { SKIFF, nodeE2eSkipReason, sleep, startNodeCluster, waitNodeReady, type NodeCluster } from '../helpers/node-cleanup.js';
+import { until } from './util.js';
 
 const skip = nodeE2eSkipReason();
 const IMAGE = 'skiff.local/busybox:latest';
@@ -29,21 +30,6 @@ function httpGet(url: string): Promise<string> {
     req.on('timeout', () => req.destroy(new Error(`GET ${url}: timeout`)));
     req.on('error', rej);
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
-    await sleep(everyMs);
-  }
 }
 
 async function getJson(s: TestServer, ...args: string[]): Promise<any> {

@@ -11,24 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/cluster.js';
 import { nodeE2eSkipReason, sleep, startNodeCluster, type NodeCluster } from '../helpers/node-cleanup.js';
+import { until } from './util.js';
 
 const skip = nodeE2eSkipReason();
 const IMAGE = 'skiff.local/busybox:latest';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
-    await sleep(everyMs);
-  }
-}
 
 function podRunning(p: any): boolean {
   return p?.status?.phase === 'Running' && (p.status.containerStatuses ?? []).every((c: any) => c.state?.running);

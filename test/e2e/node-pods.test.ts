@@ -14,25 +14,10 @@ import { cidrContains } from '../../src/kubelet/network/cni-config.js';
 import { containerdPaths } from '../../src/kubelet/containerd/paths.js';
 import type { TestServer } from '../helpers/cluster.js';
 import { nodeE2eSkipReason, sleep, startNodeCluster, type NodeCluster } from '../helpers/node-cleanup.js';
+import { until } from './util.js';
 
 const skip = nodeE2eSkipReason();
 const IMAGE = 'skiff.local/busybox:latest';
-
-/** Polls fn until it returns a value other than undefined/false. */
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
-    await sleep(everyMs);
-  }
-}
 
 export function httpGet(url: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
   return new Promise((res, rej) => {

@@ -106,6 +106,25 @@ export async function waitUntil<T>(fn: () => T | Promise<T>, what: string, timeo
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Polls fn until it returns something other than undefined/false (returned); errors count as
+ * "not yet" and the last one is quoted when the timeout passes.
+ */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
 export interface BackgroundKubectl {
   pid: number;
   /** Everything written to stdout so far. */

@@ -12,6 +12,7 @@ import { startKubeletServer, type KubeletServer, type StreamingRuntime } from '.
 import type { ResourceStats } from '../../src/kubelet/stats/provider.js';
 import { ensureServerPki } from '../../src/pki/index.js';
 import { startServer, type TestServer } from '../helpers/cluster.js';
+import { until } from '../e2e/util.js';
 
 const NODE = 'fake-node';
 const T0 = Date.now();
@@ -57,21 +58,6 @@ function pod(name: string, labels: Record<string, string>, nodeName?: string) {
     metadata: { name, namespace: 'default', labels },
     spec: { ...(nodeName ? { nodeName } : {}), containers: [{ name: 'c', image: 'busybox' }] },
   };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** "123m" / "1" / "250000n" -> millicores */
