@@ -17,7 +17,9 @@
 // Run: npx tsc -p . && node dist/bench/scheduler.js [--nodes 5000] [--quick] [--plain N --anti N
 //        --spread N] [--creators 32] [--heartbeat-interval 10s] [--scheduler-process]
 //        [--cpu-prof [--cpu-prof-dir DIR]] [--in-memory]
-// --in-memory runs the scheduling algorithm alone (cache + default profile, no API server).
+// --in-memory runs the scheduling algorithm alone (cache + default profile, no API server);
+// there `--owned N` adds N pods owned by a ReplicaSet and selected by a Service (like a
+// Deployment's), which get the system default spread constraints (zone and hostname, ScheduleAnyway).
 // Everything started here is stopped by PID on exit, even after a failure; the data dir is removed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -126,6 +128,13 @@ function makePod(w: Workload, i: number, groupSize: number): KObject {
   }
   const pod = basePod(name, { bench: w });
   pod.spec.topologySpreadConstraints = [{ maxSkew: 1, topologyKey: ZONE, whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { bench: w } } }];
+  return pod;
+}
+
+/** A pod of a Deployment's ReplicaSet (in-memory only): no constraints of its own, so the defaults apply. */
+function makeOwnedPod(i: number): KObject {
+  const pod = basePod(`owned-${i}`, { app: 'owned', 'pod-template-hash': '5d8f7c' });
+  pod.metadata!.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'owned-5d8f7c', uid: 'rs-uid', controller: true }];
   return pod;
 }
 
@@ -364,7 +373,7 @@ async function startSchedulerProcess(kubeconfig: string): Promise<ChildProcess> 
  * the scheduler's own capacity on this machine (what the end-to-end figures are bounded by when
  * the API server is not the bottleneck).
  */
-async function runInMemory(nodes: number, counts: Record<Workload, number>, groupSize: number): Promise<void> {
+async function runInMemory(nodes: number, counts: Record<Workload, number>, groupSize: number, owned: number): Promise<void> {
   const { SchedulerCache, CacheSnapshot } = await import('../src/scheduler/cache.js');
   const { Framework } = await import('../src/scheduler/framework/runtime.js');
   const { defaultSchedulerConfig } = await import('../src/scheduler/config.js');
@@ -383,20 +392,28 @@ async function runInMemory(nodes: number, counts: Record<Workload, number>, grou
   const config = await defaultSchedulerConfig({ registry: inTreeRegistry(), defaultPlugins: DEFAULT_PLUGINS });
   const profile = config.profiles[0];
   const snapshot = new CacheSnapshot();
-  const listers = { namespaceLabels: () => ({}), priorityClass: () => undefined, pvc: () => undefined, pv: () => undefined, pdbs: () => [], selectorsForPod: () => [] };
+  const { labelSelectorFromObject } = await import('../src/apiserver/selectors.js');
+  // The owned workload's ReplicaSet and Service selectors, as the scheduler's listers find them.
+  const ownedSelectors = [
+    labelSelectorFromObject({ matchLabels: { app: 'owned' } }),
+    labelSelectorFromObject({ matchLabels: { app: 'owned', 'pod-template-hash': '5d8f7c' } }),
+  ];
+  const selectorsForPod = (pod: KObject) => (pod.metadata?.namespace === 'bench-owned' ? ownedSelectors : []);
+  const listers = { namespaceLabels: () => ({}), priorityClass: () => undefined, pvc: () => undefined, pv: () => undefined, pdbs: () => [], selectorsForPod };
   const fwk = new Framework({ ...profile, percentageOfNodesToScore: profile.percentageOfNodesToScore ?? config.percentageOfNodesToScore }, config.registry, {
     snapshot,
     listers,
   });
   const nodeZone = new Map(snapshot.nodes().map((n) => [n.name, n.node.metadata?.labels?.[ZONE] ?? '']));
   let uid = 0;
-  for (const w of ['plain', 'anti', 'spread'] as const) {
-    if (counts[w] <= 0) continue;
+  const all: Record<Workload | 'owned', number> = { ...counts, owned };
+  for (const w of ['plain', 'anti', 'spread', 'owned'] as const) {
+    if (all[w] <= 0) continue;
     const lat: number[] = [];
     const placed: string[] = [];
     const t0 = now();
-    for (let i = 0; i < counts[w]; i++) {
-      const pod = makePod(w, i, groupSize);
+    for (let i = 0; i < all[w]; i++) {
+      const pod = w === 'owned' ? makeOwnedPod(i) : makePod(w, i, groupSize);
       pod.metadata!.namespace = `bench-${w}`;
       pod.metadata!.uid = `uid-${++uid}`;
       const s = now();
@@ -409,14 +426,14 @@ async function runInMemory(nodes: number, counts: Record<Workload, number>, grou
     const seconds = (now() - t0) / 1000;
     lat.sort((a, b) => a - b);
     let check = '';
-    if (w === 'spread') {
+    if (w === 'spread' || w === 'owned') {
       const perZone = new Map<string, number>();
       for (const n of placed) perZone.set(nodeZone.get(n) ?? '?', (perZone.get(nodeZone.get(n) ?? '?') ?? 0) + 1);
       const c = [...perZone.values()];
       check = ` skew=${Math.max(...c) - Math.min(...c)}`;
     }
     log(
-      `scheduler in-memory ${w} pods=${counts[w]} nodes=${nodes} throughput=${(counts[w] / seconds).toFixed(0)} pods/s ` +
+      `scheduler in-memory ${w} pods=${all[w]} nodes=${nodes} throughput=${(all[w] / seconds).toFixed(0)} pods/s ` +
         `cycle p50=${percentile(lat, 50).toFixed(2)} ms p99=${percentile(lat, 99).toFixed(2)} ms${check}`,
     );
   }
@@ -456,6 +473,7 @@ async function main(): Promise<void> {
       'cpu-prof-dir': { type: 'string' },
       'scheduler-process': { type: 'boolean', default: false },
       'in-memory': { type: 'boolean', default: false },
+      owned: { type: 'string', default: '0' },
     },
   });
   const q = values.quick;
@@ -469,7 +487,7 @@ async function main(): Promise<void> {
   const creators = Number(values.creators);
   const timeoutMs = Number(values['timeout-s']) * 1000;
 
-  if (values['in-memory']) return runInMemory(nodes, counts, groupSize);
+  if (values['in-memory']) return runInMemory(nodes, counts, groupSize, Number(values.owned));
   dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-scheduler-'));
   const profDir = values['cpu-prof'] ? (values['cpu-prof-dir'] ?? join(dataDir, 'prof')) : undefined;
   log(`scheduler bench: ${nodes} hollow nodes; pods plain=${counts.plain} anti=${counts.anti} (groups of ${groupSize}) spread=${counts.spread}; ${creators} creators${profDir ? `; --cpu-prof into ${profDir}` : ''}`);

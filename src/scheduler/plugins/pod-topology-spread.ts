@@ -154,6 +154,8 @@ interface PreScoreState {
   ignoredNodes: Set<string>;
   /** Per constraint index: topology value -> matching pods (hostname constraints count in Score). */
   podCounts: Array<Map<string, number>>;
+  /** Per hostname constraint, when known from the kept counts: node name -> matching pods on it. */
+  nodeCounts?: Array<Map<string, number> | undefined>;
   normalizingWeight: number[];
   clone(): PreScoreState;
 }
@@ -327,6 +329,73 @@ export const newPodTopologySpread: PluginFactory = (rawArgs: PluginArgs | undefi
     return memo.matchNum.map((m) => new Map(m));
   }
 
+  /**
+   * Scoring counts kept across cycles per (namespace, selectors, topology keys, requireAll): per
+   * constraint, matching pods per domain over all nodes (missing keys fall into the "" domain,
+   * or the node is left out when every key is required), and for hostname constraints per node.
+   * Caught up from the snapshot's replaced NodeInfos like countMemos. Only for constraints that
+   * include every node; PreScore then reads the domains of the filtered nodes from here instead
+   * of matching every pod of the cluster.
+   */
+  interface ScoreMemo {
+    labelGen: number;
+    seq: number;
+    domains: Array<Map<string, number>>;
+    perNode: Array<Map<string, number> | undefined>;
+  }
+  const scoreMemos = new Map<string, ScoreMemo>();
+  function addScoreCounts(memo: ScoreMemo, constraints: Constraint[], ni: NodeInfo, ns: string, requireAll: boolean, sign: 1 | -1): void {
+    const labels = labelsOf(ni.node);
+    if (requireAll && !nodeHasAllTopologyKeys(labels, constraints)) return;
+    for (let i = 0; i < constraints.length; i++) {
+      const n = ni.pods.length === 0 ? 0 : countMatching(ni.pods, constraints[i].selector, ns);
+      const perNode = memo.perNode[i];
+      if (perNode) {
+        if (sign > 0 && n > 0) perNode.set(ni.name, n);
+        else perNode.delete(ni.name);
+      }
+      if (n === 0) continue;
+      const m = memo.domains[i];
+      const v = labels[constraints[i].topologyKey] ?? '';
+      m.set(v, (m.get(v) ?? 0) + sign * n);
+    }
+  }
+  function memoizedScoreCounts(constraints: Constraint[], pod: Pod, requireAll: boolean): ScoreMemo | undefined {
+    const snap = handle.snapshot;
+    const seq = snap.changeSeq?.();
+    const labelGen = snap.nodeLabelGeneration?.();
+    if (seq === undefined || labelGen === undefined) return undefined;
+    if (!constraints.every((c) => nodeInclusion(c, pod) === ALL_NODES)) return undefined;
+    const ns = namespaceOf(pod);
+    let key = `${ns}\0${requireAll}`;
+    for (const c of constraints) {
+      const reqs = c.selector.requirements;
+      if (!Array.isArray(reqs) || !reqs.every((r: any) => typeof r?.key === 'string' && typeof r?.op === 'string')) return undefined;
+      key += `\0${c.topologyKey}\0${JSON.stringify(reqs)}`;
+    }
+    let memo = scoreMemos.get(key);
+    const changes = memo && memo.labelGen === labelGen ? snap.changesSince!(memo.seq) : undefined;
+    if (memo && changes) {
+      // Replaced NodeInfos of one node: the last "after" is the current one (perNode is set by it).
+      for (const { before, after } of changes) {
+        addScoreCounts(memo, constraints, before, ns, requireAll, -1);
+        addScoreCounts(memo, constraints, after, ns, requireAll, 1);
+      }
+      memo.seq = seq;
+    } else {
+      if (scoreMemos.size >= 256) scoreMemos.clear();
+      memo = {
+        labelGen,
+        seq,
+        domains: constraints.map(() => new Map()),
+        perNode: constraints.map((c) => (c.topologyKey === LABEL_HOSTNAME ? new Map() : undefined)),
+      };
+      if (!constraints.every((c) => isEmpty(c.selector))) for (const ni of snap.nodes()) addScoreCounts(memo, constraints, ni, ns, requireAll, 1);
+      scoreMemos.set(key, memo);
+    }
+    return memo;
+  }
+
   return {
     name: POD_TOPOLOGY_SPREAD,
 
@@ -394,21 +463,42 @@ export const newPodTopologySpread: PluginFactory = (rawArgs: PluginArgs | undefi
         topologyNormalizingWeight(c.topologyKey === LABEL_HOSTNAME ? filteredNodes.length - ignoredNodes.size : podCounts[i].size),
       );
       const ns = namespaceOf(pod);
-      for (const ni of allNodes) {
-        const labels = labelsOf(ni.node);
-        if (requireAll && !nodeHasAllTopologyKeys(labels, constraints)) continue;
-        constraints.forEach((c, i) => {
-          if (!nodeIncluded(c, pod, ni.node)) return;
-          const v = labels[c.topologyKey] ?? '';
-          const cur = podCounts[i].get(v);
-          if (cur === undefined) return; // no candidate node in this domain
-          podCounts[i].set(v, cur + countMatching(ni.pods, c.selector, ns));
+      const memo = memoizedScoreCounts(constraints, pod, requireAll);
+      let nodeCounts: Array<Map<string, number> | undefined> | undefined;
+      if (memo) {
+        // Every node is included: a domain's count is its count over all nodes, kept across cycles.
+        for (let i = 0; i < constraints.length; i++) {
+          const all = memo.domains[i];
+          for (const v of podCounts[i].keys()) podCounts[i].set(v, all.get(v) ?? 0);
+        }
+        // Hostname constraints: the filtered nodes' own counts (the memo moves on with later cycles).
+        nodeCounts = memo.perNode.map((perNode) => {
+          if (!perNode) return undefined;
+          const m = new Map<string, number>();
+          for (const ni of filteredNodes) {
+            const n = perNode.get(ni.name);
+            if (n) m.set(ni.name, n);
+          }
+          return m;
         });
-      }
+      } else
+        for (const ni of allNodes) {
+          const labels = labelsOf(ni.node);
+          if (requireAll && !nodeHasAllTopologyKeys(labels, constraints)) continue;
+          constraints.forEach((c, i) => {
+            if (c.topologyKey === LABEL_HOSTNAME) return; // counted per node in Score
+            const v = labels[c.topologyKey] ?? '';
+            const cur = podCounts[i].get(v);
+            if (cur === undefined) return; // no candidate node in this domain
+            if (!nodeIncluded(c, pod, ni.node)) return;
+            podCounts[i].set(v, cur + countMatching(ni.pods, c.selector, ns));
+          });
+        }
       const s: PreScoreState = {
         constraints,
         ignoredNodes,
         podCounts,
+        nodeCounts,
         normalizingWeight,
         clone() {
           return this;
@@ -426,9 +516,12 @@ export const newPodTopologySpread: PluginFactory = (rawArgs: PluginArgs | undefi
       let score = 0;
       s.constraints.forEach((c, i) => {
         if (!has(labels, c.topologyKey)) return;
+        const perNode = s.nodeCounts?.[i];
         const cnt =
           c.topologyKey === LABEL_HOSTNAME
-            ? countMatching(node.pods, c.selector, namespaceOf(pod))
+            ? perNode
+              ? (perNode.get(node.name) ?? 0)
+              : countMatching(node.pods, c.selector, namespaceOf(pod))
             : (s.podCounts[i].get(labels[c.topologyKey]) ?? 0);
         score += scoreForCount(cnt, c.maxSkew, s.normalizingWeight[i]);
       });
