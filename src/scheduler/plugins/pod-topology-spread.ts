@@ -149,13 +149,27 @@ class PreFilterState {
   }
 }
 
+/**
+ * PreScore's counts for one (namespace, selectors, topology keys, requireAll), kept across cycles:
+ * per constraint, matching pods per domain over all nodes (missing keys fall into the "" domain,
+ * or the node is left out when every key is required), and for hostname constraints per node.
+ */
+interface ScoreMemo {
+  labelGen: number;
+  seq: number;
+  domains: Array<Map<string, number>>;
+  perNode: Array<Map<string, number> | undefined>;
+}
+
 interface PreScoreState {
   constraints: Constraint[];
   ignoredNodes: Set<string>;
   /** Per constraint index: topology value -> matching pods (hostname constraints count in Score). */
   podCounts: Array<Map<string, number>>;
-  /** Per hostname constraint, when known from the kept counts: node name -> matching pods on it. */
-  nodeCounts?: Array<Map<string, number> | undefined>;
+  /** The kept counts PreScore read (hostname constraints: node name -> matching pods on it)... */
+  memo?: ScoreMemo;
+  /** ...while they are at this change: a later cycle moving them on sends Score back to counting. */
+  memoSeq?: number;
   normalizingWeight: number[];
   clone(): PreScoreState;
 }
@@ -330,19 +344,11 @@ export const newPodTopologySpread: PluginFactory = (rawArgs: PluginArgs | undefi
   }
 
   /**
-   * Scoring counts kept across cycles per (namespace, selectors, topology keys, requireAll): per
-   * constraint, matching pods per domain over all nodes (missing keys fall into the "" domain,
-   * or the node is left out when every key is required), and for hostname constraints per node.
-   * Caught up from the snapshot's replaced NodeInfos like countMemos. Only for constraints that
-   * include every node; PreScore then reads the domains of the filtered nodes from here instead
-   * of matching every pod of the cluster.
+   * Scoring counts kept across cycles per (namespace, selectors, topology keys, requireAll), see
+   * ScoreMemo. Caught up from the snapshot's replaced NodeInfos like countMemos. Only for
+   * constraints that include every node; PreScore then reads the domains of the filtered nodes
+   * from here instead of matching every pod of the cluster.
    */
-  interface ScoreMemo {
-    labelGen: number;
-    seq: number;
-    domains: Array<Map<string, number>>;
-    perNode: Array<Map<string, number> | undefined>;
-  }
   const scoreMemos = new Map<string, ScoreMemo>();
   function addScoreCounts(memo: ScoreMemo, constraints: Constraint[], ni: NodeInfo, ns: string, requireAll: boolean, sign: 1 | -1): void {
     const labels = labelsOf(ni.node);
@@ -453,34 +459,24 @@ export const newPodTopologySpread: PluginFactory = (rawArgs: PluginArgs | undefi
           ignoredNodes.add(ni.name);
           continue;
         }
-        constraints.forEach((c, i) => {
-          if (c.topologyKey === LABEL_HOSTNAME) return; // counted per node in Score
-          const v = labels[c.topologyKey] ?? ''; // as upstream: missing keys (system defaults) share the "" domain
+        for (let i = 0; i < constraints.length; i++) {
+          const key = constraints[i].topologyKey;
+          if (key === LABEL_HOSTNAME) continue; // counted per node in Score
+          const v = labels[key] ?? ''; // as upstream: missing keys (system defaults) share the "" domain
           if (!podCounts[i].has(v)) podCounts[i].set(v, 0);
-        });
+        }
       }
       const normalizingWeight = constraints.map((c, i) =>
         topologyNormalizingWeight(c.topologyKey === LABEL_HOSTNAME ? filteredNodes.length - ignoredNodes.size : podCounts[i].size),
       );
       const ns = namespaceOf(pod);
       const memo = memoizedScoreCounts(constraints, pod, requireAll);
-      let nodeCounts: Array<Map<string, number> | undefined> | undefined;
       if (memo) {
         // Every node is included: a domain's count is its count over all nodes, kept across cycles.
         for (let i = 0; i < constraints.length; i++) {
           const all = memo.domains[i];
           for (const v of podCounts[i].keys()) podCounts[i].set(v, all.get(v) ?? 0);
         }
-        // Hostname constraints: the filtered nodes' own counts (the memo moves on with later cycles).
-        nodeCounts = memo.perNode.map((perNode) => {
-          if (!perNode) return undefined;
-          const m = new Map<string, number>();
-          for (const ni of filteredNodes) {
-            const n = perNode.get(ni.name);
-            if (n) m.set(ni.name, n);
-          }
-          return m;
-        });
       } else
         for (const ni of allNodes) {
           const labels = labelsOf(ni.node);
@@ -498,7 +494,8 @@ export const newPodTopologySpread: PluginFactory = (rawArgs: PluginArgs | undefi
         constraints,
         ignoredNodes,
         podCounts,
-        nodeCounts,
+        memo,
+        memoSeq: memo?.seq,
         normalizingWeight,
         clone() {
           return this;
@@ -513,18 +510,17 @@ export const newPodTopologySpread: PluginFactory = (rawArgs: PluginArgs | undefi
       if (!s) return { score: 0, status: Status.error(`error reading "${PRE_SCORE_KEY}" from cycleState: not found`) };
       if (s.ignoredNodes.has(node.name)) return { score: 0, status: Status.success() };
       const labels = labelsOf(node.node);
+      const memo = s.memo && s.memo.seq === s.memoSeq ? s.memo : undefined;
       let score = 0;
-      s.constraints.forEach((c, i) => {
-        if (!has(labels, c.topologyKey)) return;
-        const perNode = s.nodeCounts?.[i];
-        const cnt =
-          c.topologyKey === LABEL_HOSTNAME
-            ? perNode
-              ? (perNode.get(node.name) ?? 0)
-              : countMatching(node.pods, c.selector, namespaceOf(pod))
-            : (s.podCounts[i].get(labels[c.topologyKey]) ?? 0);
+      for (let i = 0; i < s.constraints.length; i++) {
+        const c = s.constraints[i];
+        if (!has(labels, c.topologyKey)) continue;
+        let cnt: number;
+        if (c.topologyKey !== LABEL_HOSTNAME) cnt = s.podCounts[i].get(labels[c.topologyKey]) ?? 0;
+        else if (memo) cnt = memo.perNode[i]!.get(node.name) ?? 0;
+        else cnt = countMatching(node.pods, c.selector, namespaceOf(pod));
         score += scoreForCount(cnt, c.maxSkew, s.normalizingWeight[i]);
-      });
+      }
       return { score: Math.round(score), status: Status.success() };
     },
 
