@@ -182,20 +182,29 @@ export class Scheduler {
   // ---- wiring ----
 
   private listers(): Listers & Record<string, unknown> {
+    // Compiled once per informer object (an update brings a new object): every owned pod's
+    // scoring cycle asks for them (PodTopologySpread's default constraints).
+    const compiled = new WeakMap<object, ReturnType<typeof labelSelectorFromObject>>();
+    const compile = (sel: object, asObject: () => unknown) => {
+      let s = compiled.get(sel);
+      if (!s) compiled.set(sel, (s = labelSelectorFromObject(asObject())));
+      return s;
+    };
     const selectorsForPod = (pod: Pod) => {
       const ns = pod.metadata?.namespace ?? 'default';
       const labels = pod.metadata?.labels ?? {};
       const out: Array<{ matches(l: Record<string, string> | undefined): boolean }> = [];
       for (const svc of this.services.store.byNamespace(ns)) {
         const sel = svc.spec?.selector;
-        if (!sel || Object.keys(sel).length === 0) continue;
-        const s = labelSelectorFromObject({ matchLabels: sel });
+        if (!sel || typeof sel !== 'object' || Object.keys(sel).length === 0) continue;
+        const s = compile(sel, () => ({ matchLabels: sel }));
         if (s.matches(labels)) out.push(s);
       }
       for (const inf of [this.replicaSets, this.statefulSets])
         for (const o of inf.store.byNamespace(ns)) {
-          if (!o.spec?.selector) continue;
-          const s = labelSelectorFromObject(o.spec.selector);
+          const sel = o.spec?.selector;
+          if (!sel || typeof sel !== 'object') continue;
+          const s = compile(sel, () => sel);
           if (s.requirements.length && s.matches(labels)) out.push(s);
         }
       return out;
