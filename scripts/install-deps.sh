@@ -14,6 +14,7 @@ dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)  # static: it r
 command -v cc >/dev/null || need+=(gcc)
 ls /usr/lib/*/libc.a >/dev/null 2>&1 || need+=(libc6-dev)
 command -v ip >/dev/null || need+=(iproute2)
+command -v iptables-restore >/dev/null || need+=(iptables)  # the proxy programs nat rules (legacy and nft)
 command -v conntrack >/dev/null || need+=(conntrack)  # the proxy deletes stale UDP flows
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
