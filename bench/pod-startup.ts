@@ -17,7 +17,8 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { KObject } from '../src/api/types.js';
 import { buildConflist } from '../src/kubelet/network/cni-config.js';
-import { containerConfig, sandboxConfig } from '../src/kubelet/pods/runtime-config.js';
+import { removeCgroup } from '../src/kubelet/pods/pod-sync.js';
+import { cgroupParent, containerConfig, sandboxConfig } from '../src/kubelet/pods/runtime-config.js';
 import { startTestContainerd, BUSYBOX_IMAGE, type TestContainerd } from '../test/helpers/containerd.js';
 import { startNodeCluster, type NodeCluster } from '../test/helpers/node-cleanup.js';
 import { KubeClient, loadKubeconfig } from './lib/kube-client.js';
@@ -211,6 +212,8 @@ async function removeAllSandboxes(ctr: TestContainerd): Promise<number> {
   await Promise.all((await rt.listPodSandbox()).map(async (s) => {
     await rt.stopPodSandbox(s.id);
     await rt.removePodSandbox(s.id);
+    // runc removes the containers' cgroups; the pod-level parent is the kubelet's to remove.
+    removeCgroup(cgroupParent({ metadata: { uid: s.metadata.uid } }));
   }));
   return now() - t0;
 }
