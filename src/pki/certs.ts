@@ -74,6 +74,12 @@ const EKU: Record<CertUsage, string[]> = {
 
 export async function signLeaf(ca: SigningCa, req: LeafRequest): Promise<CertAndKey> {
   const keys = await generateKeyPair();
+  const cert = await issueLeaf(ca, keys.publicKey, req);
+  return { certPem: cert.toString('pem') + '\n', keyPem: await privateKeyToPem(keys.privateKey) };
+}
+
+/** A leaf certificate for publicKey (our own key, or a CSR's) with the requested subject, usage and SANs. */
+export async function issueLeaf(ca: SigningCa, publicKey: CryptoKey | x509.PublicKey, req: LeafRequest): Promise<x509.X509Certificate> {
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
@@ -85,16 +91,15 @@ export async function signLeaf(ca: SigningCa, req: LeafRequest): Promise<CertAnd
     ...(req.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
   ];
   if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans, false));
-  const cert = await x509.X509CertificateGenerator.create({
+  return x509.X509CertificateGenerator.create({
     subject: subjectName(req.commonName, req.organizations),
     issuer: ca.cert.subjectName,
-    publicKey: keys.publicKey,
+    publicKey,
     signingKey: ca.keys.privateKey,
     ...validity(req.days),
     signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
     extensions,
   });
-  return { certPem: cert.toString('pem') + '\n', keyPem: await privateKeyToPem(keys.privateKey) };
 }
 
 /** Canonical text of an IP so "::1" and "0:0:0:0:0:0:0:1" compare equal. */
