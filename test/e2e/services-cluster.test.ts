@@ -7,26 +7,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import http from 'node:http';
-import { credentials, fixture, makeClient, spawnKubectl, waitUntil } from './util.js';
+import { credentials, fixture, makeClient, spawnKubectl, waitUntil, hostGet } from './util.js';
 import { nodeE2eSkipReason, startNodeCluster, type NodeCluster } from '../helpers/node-cleanup.js';
 
 const skip = nodeE2eSkipReason();
 const BRIDGE_GATEWAY = '10.42.0.1';
-
-/** GET http://host:port/path from this host (the node), with a hard timeout. */
-function hostGet(host: string, port: number, path: string, timeoutMs = 3000): Promise<string> {
-  return new Promise((res, rej) => {
-    const req = http.get({ host, port, path, timeout: timeoutMs, agent: false }, (r) => {
-      let body = '';
-      r.setEncoding('utf8');
-      r.on('data', (d) => (body += d));
-      r.on('end', () => (r.statusCode === 200 ? res(body) : rej(new Error(`HTTP ${r.statusCode}: ${body}`))));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
-    req.on('error', rej);
-  });
-}
 
 function iptablesSkiffLines(): string[] {
   const r = spawnSync('sh', ['-c', 'iptables-save 2>/dev/null; iptables-legacy-save 2>/dev/null'], { encoding: 'utf8' });

@@ -5,26 +5,12 @@
 // Needs root, containerd, runc, busybox-static, iptables; holds the node e2e lock.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { spawnSync } from 'node:child_process';
-import { credentials, fixture, makeClient, waitUntil } from './util.js';
+import { credentials, fixture, makeClient, waitUntil, hostGet } from './util.js';
 import { nodeE2eSkipReason, startNodeCluster, type NodeCluster } from '../helpers/node-cleanup.js';
 import { primaryIPv4 } from '../../src/kubelet/node/host-info.js';
 
 const skip = nodeE2eSkipReason();
-
-function hostGet(host: string, port: number, path: string, timeoutMs = 3000): Promise<string> {
-  return new Promise((res, rej) => {
-    const req = http.get({ host, port, path, timeout: timeoutMs, agent: false }, (r) => {
-      let body = '';
-      r.setEncoding('utf8');
-      r.on('data', (d) => (body += d));
-      r.on('end', () => (r.statusCode === 200 ? res(body) : rej(new Error(`HTTP ${r.statusCode}: ${body}`))));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
-    req.on('error', rej);
-  });
-}
 
 describe('services: kubernetes.default.svc from a pod, NodePort on localhost', { skip, timeout: 240_000 }, () => {
   let c: NodeCluster;

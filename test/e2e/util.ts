@@ -2,6 +2,7 @@
 // certificate, kubectl binaries for version skew, and polling.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -188,3 +189,18 @@ export function namespace(name: string): object {
 export function configMap(name: string, ns: string, data: Record<string, string> = {}, labels?: Record<string, string>): object {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, ...(labels ? { labels } : {}) }, data };
 }
+
+/** GET http://host:port/path from this host (the node), with a hard timeout. */
+export function hostGet(host: string, port: number, path: string, timeoutMs = 3000): Promise<string> {
+  return new Promise((res, rej) => {
+    const req = http.get({ host, port, path, timeout: timeoutMs, agent: false }, (r) => {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (d) => (body += d));
+      r.on('end', () => (r.statusCode === 200 ? res(body) : rej(new Error(`HTTP ${r.statusCode}: ${body}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+    req.on('error', rej);
+  });
+}
+
