@@ -9,12 +9,11 @@
 //   - a static volume and an Immediate claim of class "": bound by the binder alone
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/cluster.js';
-import { ROOT, waitUntil } from './util.js';
+import { startHollow, type Hollow } from '../helpers/hollow.js';
+import { waitUntil } from './util.js';
 
-const SKIFF = join(ROOT, 'bin', 'skiff');
 const NS = 'pv-e2e';
 const NODES = ['hollow-node-0', 'hollow-node-1', 'hollow-node-2'];
 
@@ -97,34 +96,17 @@ spec:
 
 describe('PersistentVolume binder and host-path provisioner on hollow nodes (kubectl)', { concurrency: 1 }, () => {
   let s: TestServer;
-  let hollow: ChildProcess | undefined;
-  let hollowLog = '';
+  let hollow: Hollow | undefined;
 
   const json = async (...args: string[]) => JSON.parse(await s.k(...args, '-o', 'json'));
 
   before(async () => {
     s = await startServer({ extraArgs: ['--disable-dns'] });
-    hollow = spawn(process.execPath, [SKIFF, 'hollow-nodes', '--kubeconfig', s.kubeconfig, '--stats-interval', '0', '--count', String(NODES.length)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const pid = hollow.pid!;
-    process.once('exit', () => {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    });
-    hollow.stdout!.on('data', (d) => (hollowLog += d));
-    hollow.stderr!.on('data', (d) => (hollowLog += d));
-    await waitUntil(() => /nodes ready in/.test(hollowLog) || hollow!.exitCode !== null, 'hollow-nodes to register', 30_000, 50);
-    if (hollow.exitCode !== null) throw new Error(`hollow-nodes exited: ${hollowLog}`);
+    hollow = await startHollow(s.kubeconfig, ['--count', String(NODES.length)]);
   });
 
   after(async () => {
-    if (hollow && hollow.exitCode === null && hollow.signalCode === null) {
-      const exited = new Promise((r) => hollow!.once('exit', r));
-      hollow.kill('SIGKILL');
-      await exited;
-    }
+    await hollow?.kill();
     await s?.stop();
   });
 

@@ -8,54 +8,17 @@
 // run concurrently, so the one-minute wait for the CronJob overlaps the rest.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/cluster.js';
-import { ROOT, createObjects, fixture, namespace, sleep, spawnKubectl, waitUntil, type BackgroundKubectl } from './util.js';
+import { startHollow, type Hollow } from '../helpers/hollow.js';
+import { createObjects, fixture, namespace, sleep, spawnKubectl, waitUntil, type BackgroundKubectl } from './util.js';
 
-const SKIFF = join(ROOT, 'bin', 'skiff');
 const FAST_NODES = ['hollow-node-0', 'hollow-node-1', 'hollow-node-2', 'hollow-node-3', 'hollow-node-4'];
 const SLOW_NODE = 'slow-node-0';
 const ALL_NODES = [...FAST_NODES, SLOW_NODE];
 const TAINTED = 'hollow-node-4';
 /** Nodes a DaemonSet without tolerations covers while TAINTED is tainted too. */
 const UNTAINTED = FAST_NODES.filter((n) => n !== TAINTED);
-
-interface Hollow {
-  proc: ChildProcess;
-  log(): string;
-  kill(): Promise<void>;
-}
-
-/** Starts a `skiff hollow-nodes` child process and waits until its nodes are registered. */
-async function startHollow(kubeconfig: string, args: string[]): Promise<Hollow> {
-  const proc = spawn(process.execPath, [SKIFF, 'hollow-nodes', '--kubeconfig', kubeconfig, '--stats-interval', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const pid = proc.pid!;
-  // A crashed test run must not leave simulated nodes behind.
-  process.once('exit', () => {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  });
-  let log = '';
-  proc.stdout!.on('data', (d) => (log += d));
-  proc.stderr!.on('data', (d) => (log += d));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  await waitUntil(() => /nodes ready in/.test(log) || proc.exitCode !== null, 'hollow-nodes to register', 30_000, 50);
-  if (proc.exitCode !== null) throw new Error(`hollow-nodes exited: ${log}`);
-  return {
-    proc,
-    log: () => log,
-    async kill() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        process.kill(pid, 'SIGKILL');
-        await exited;
-      }
-    },
-  };
-}
 
 /** Suites run concurrently; the steps inside each one in order (concurrency is inherited otherwise). */
 const SEQUENTIAL = { concurrency: 1 };

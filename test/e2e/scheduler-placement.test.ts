@@ -10,12 +10,10 @@
 //   (96 CPUs, 1Ti, example.com/gpu: 4, advertised by a status patch as a device plugin would).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { startServer, type TestServer } from '../helpers/cluster.js';
-import { ROOT, fixture, spawnKubectl, waitUntil, type BackgroundKubectl } from './util.js';
-import { join } from 'node:path';
+import { startHollow, type Hollow } from '../helpers/hollow.js';
+import { fixture, spawnKubectl, waitUntil, type BackgroundKubectl } from './util.js';
 
-const SKIFF = join(ROOT, 'bin', 'skiff');
 const NODES = 50;
 const node = (i: number) => `hollow-node-${i}`;
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, k) => a + k);
@@ -62,8 +60,7 @@ interface PodSummary {
 
 describe('scheduler: placement on 50 hollow nodes (kubectl, Deployments)', () => {
   let s: TestServer;
-  let hollow: ChildProcess | undefined;
-  let hollowLog = '';
+  let hollow: Hollow | undefined;
   const watchers: BackgroundKubectl[] = [];
 
   const json = async (...args: string[]) => JSON.parse(await s.k(...args, '-o', 'json'));
@@ -104,23 +101,7 @@ describe('scheduler: placement on 50 hollow nodes (kubectl, Deployments)', () =>
     s = await startServer();
     // The GPU pool is advertised by a status patch: a long status period keeps the hollow nodes
     // from writing their template status over it during the test.
-    hollow = spawn(
-      process.execPath,
-      [SKIFF, 'hollow-nodes', '--count', String(NODES), '--kubeconfig', s.kubeconfig, '--node-status-report-frequency', '10m', '--stats-interval', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const pid = hollow.pid!;
-    process.once('exit', () => {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    });
-    hollow.stdout!.on('data', (d) => (hollowLog += d));
-    hollow.stderr!.on('data', (d) => (hollowLog += d));
-    await waitUntil(() => /nodes ready in/.test(hollowLog) || hollow!.exitCode !== null, 'hollow-nodes to register', 30_000, 50);
-    assert.equal(hollow.exitCode, null, `hollow-nodes exited: ${hollowLog}`);
+    hollow = await startHollow(s.kubeconfig, ['--count', String(NODES), '--node-status-report-frequency', '10m']);
 
     await s.k('label', 'nodes', ...SSD, 'disktype=ssd');
     await s.k('label', 'nodes', ...INFRA, 'dedicated=infra');
@@ -150,11 +131,7 @@ describe('scheduler: placement on 50 hollow nodes (kubectl, Deployments)', () =>
 
   after(async () => {
     for (const w of watchers) await w.kill();
-    if (hollow && hollow.exitCode === null && hollow.signalCode === null) {
-      const exited = new Promise((r) => hollow!.once('exit', r));
-      process.kill(hollow.pid!, 'SIGKILL');
-      await exited;
-    }
+    await hollow?.kill();
     await s?.stop();
   });
 
